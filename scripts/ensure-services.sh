@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the system packages the tests drive for real, if they are missing (Debian/apt, as root).
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "missing system packages: ${need[*]} (install them, or run as root on Debian)" >&2
+    exit 1
+  fi
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, then unit, integration (SQLite and a real PostgreSQL that
+# the suite starts itself) and end-to-end tests. Installs missing system services first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+scripts/ensure-services.sh
+
+echo "== ruff"
+$BIN/ruff check src tests bench
+$BIN/ruff format --check src tests bench
+echo "== mypy --strict (domain, estimate, ledger)"
+$BIN/mypy
+echo "== pytest: unit, integration on sqlite + postgresql, e2e"
+$BIN/python -m pytest -p no:cacheprovider "$@"

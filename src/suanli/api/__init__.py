@@ -1,0 +1,1 @@
+"""HTTP adapter: FastAPI routers over the service functions."""

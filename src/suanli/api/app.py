@@ -1,0 +1,36 @@
+"""The FastAPI application: everything under /api/v1, OpenAPI at /docs, liveness at /healthz."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine, text
+
+from suanli import __version__
+from suanli.api import errors
+from suanli.api.routers import catalog, registry
+from suanli.store.db import make_engine
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Suanli",
+        version=__version__,
+        description="Compute-voucher programs and a heterogeneous AI-compute exchange.",
+    )
+    app.state.engine = engine or make_engine()
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (catalog, registry):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        with app.state.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok", "version": __version__, "database": app.state.engine.dialect.name}
+
+    return app

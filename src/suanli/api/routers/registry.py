@@ -1,0 +1,120 @@
+"""Providers, sites, offers and tenants: create (idempotent by id), list, read, update, retire."""
+
+import dataclasses
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.roles import Principal, Role
+from suanli.services import registry
+
+router = APIRouter(tags=["registry"])
+
+Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
+MarketWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.PROVIDER))]
+TenantWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.TENANT))]
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+
+
+class ProviderIn(BaseModel):
+    id: Id
+    name: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    related_parties: list[str] = []
+
+
+class SiteIn(BaseModel):
+    id: Id
+    provider_id: Id
+    name: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    backend: Literal["local", "slurm", "ray", "kubernetes"] = "local"
+    pue: float = Field(1.3, ge=1.0, le=3.0)
+
+
+class OfferIn(BaseModel):
+    id: Id
+    site_id: Id
+    accelerator_id: str = Field(min_length=1, description="catalog id or alias")
+    count: int = Field(gt=0)
+    price_fen_per_accel_hour: int = Field(gt=0, description="price per accelerator-hour, fen")
+    currency: str = "CNY"
+    available_from: datetime
+    available_until: datetime
+
+
+class TenantIn(BaseModel):
+    id: Id
+    name: str = Field(min_length=1)
+    registered_city: str = Field(min_length=1)
+    founded_on: date
+    headcount: int = Field(ge=0)
+    annual_revenue_fen: int = Field(ge=0)
+    currency: str = "CNY"
+    sector: str = Field(min_length=1)
+    is_startup: bool
+    related_parties: list[str] = []
+
+
+def _out(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **filters: Any) -> None:
+    name = path.rstrip("s")
+
+    def create(body: schema, uow: UoW, who: writer, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
+        data = body.model_dump()  # type: ignore[attr-defined]
+        data = {k: tuple(v) if k == "related_parties" else v for k, v in data.items()}
+        record = registry.create(uow, who, kind(**data))
+        response.status_code = 201
+        return _out(record)
+
+    def list_(uow: UoW, who: Reader, include_retired: bool = False) -> list[dict[str, Any]]:
+        rows = registry.list_records(uow, who, kind, include_retired=include_retired)
+        return [_out(r) for r in rows]
+
+    def read(record_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
+        return _out(registry.get(uow, who, kind, record_id))
+
+    def patch(record_id: str, changes: dict[str, Any], uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
+        try:  # validate the changed fields with the create schema
+            partial = schema.model_validate(
+                {**_out(registry.get(uow, who, kind, record_id)), **changes}
+            )
+        except PydanticValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from exc
+        typed = {k: getattr(partial, k) for k in changes}
+        typed = {k: tuple(v) if k == "related_parties" else v for k, v in typed.items()}
+        return _out(registry.update(uow, who, kind, record_id, typed))
+
+    def retire(record_id: str, uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
+        return _out(registry.retire(uow, who, kind, record_id))
+
+    router.add_api_route(
+        f"/{path}",
+        create,
+        methods=["POST"],
+        status_code=201,
+        summary=f"Create a {name} (idempotent by id)",
+    )
+    router.add_api_route(f"/{path}", list_, methods=["GET"], summary=f"List {path}")
+    router.add_api_route(f"/{path}/{{record_id}}", read, methods=["GET"], summary=f"Read a {name}")
+    router.add_api_route(
+        f"/{path}/{{record_id}}", patch, methods=["PATCH"], summary=f"Update a {name}"
+    )
+    router.add_api_route(
+        f"/{path}/{{record_id}}/retire", retire, methods=["POST"], summary=f"Retire a {name}"
+    )
+
+
+_crud("providers", Provider, ProviderIn, MarketWriter)
+_crud("sites", Site, SiteIn, MarketWriter)
+_crud("offers", Offer, OfferIn, MarketWriter)
+_crud("tenants", Tenant, TenantIn, TenantWriter)

@@ -1,0 +1,22 @@
+"""The ``suanli`` command line. Each area adds its commands from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from suanli.cli import catalog, core, registry
+
+app = typer.Typer(
+    name="suanli",
+    help="Compute-voucher programs and a heterogeneous AI-compute exchange.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+core.register(app)
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(registry.offers_app, name="offers")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,53 @@
+"""Shared CLI plumbing: engine, JSON output, and turning errors into clean exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from suanli.errors import SuanliError, ValidationError
+from suanli.store.db import make_engine
+from suanli.store.uow import UnitOfWork
+
+console = Console()
+err_console = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[UnitOfWork]:
+    engine = make_engine(url)
+    try:
+        with UnitOfWork(engine) as uow:
+            yield uow
+    finally:
+        engine.dispose()
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print a Suanli error as one clear line and exit 2 (bad input) or 1 (anything else)."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            err_console.print(f"[red]error:[/red] {exc.field}: {exc.message}", highlight=False)
+            raise typer.Exit(2) from exc
+        except SuanliError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper

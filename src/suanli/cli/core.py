@@ -1,0 +1,75 @@
+"""Top-level commands: db, token, serve, demo."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from suanli.cli.common import console, handle_errors, unit_of_work
+from suanli.services import tokens
+from suanli.store.db import make_engine
+from suanli.store.migrate import upgrade
+
+db_app = typer.Typer(help="Database schema.")
+token_app = typer.Typer(help="API tokens.")
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(url: Annotated[str | None, typer.Option(help="database URL")] = None) -> None:
+    """Apply every migration (SUANLI_DATABASE_URL, default a SQLite file under ./var/)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    console.print(f"database at newest schema: {engine.url.render_as_string(hide_password=True)}")
+    engine.dispose()
+
+
+@token_app.command("create")
+@handle_errors
+def token_create(
+    role: Annotated[str, typer.Option(help="officer|reviewer|tenant|provider|agent|auditor")],
+    org: Annotated[str | None, typer.Option(help="tenant, provider or site id")] = None,
+    label: Annotated[str, typer.Option(help="a note to recognise the token by")] = "",
+) -> None:
+    """Create an API token and print it once; only its hash is kept."""
+    with unit_of_work() as uow:
+        token = tokens.create_token(uow, role, org, label)
+        uow.commit()
+    typer.echo(token)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /docs) and the dashboard."""
+    import uvicorn
+
+    from suanli.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the server after the tour")
+    ] = True,
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
+) -> None:
+    """Build a fresh demo database, load the catalog and a demo world, and tour the product."""
+    from suanli.services.demo import run_demo
+
+    url = run_demo(console, port=port)
+    if serve_after:
+        import os
+
+        os.environ["SUANLI_DATABASE_URL"] = url
+        serve(port=port)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(token_app, name="token")
+    app.command("serve")(serve)
+    app.command("demo")(demo)

@@ -1,0 +1,1 @@
+"""The domain core: plain Python, no framework imports. Everything else depends on it."""

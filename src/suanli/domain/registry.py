@@ -1,0 +1,132 @@
+"""Providers, sites, offers and tenant organisations, with their validation rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from suanli.domain.money import MINOR_UNITS
+from suanli.errors import ValidationError as InvalidField
+
+BACKENDS = ("local", "slurm", "ray", "kubernetes")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def check_id(value: str, field_name: str = "id") -> str:
+    if not _ID_RE.match(value):
+        raise InvalidField(field_name, "must be 1-64 chars of a-z, 0-9, '.', '_' or '-'")
+    return value
+
+
+def check_nonblank(value: str, field_name: str) -> str:
+    if not value.strip():
+        raise InvalidField(field_name, "must not be blank")
+    return value.strip()
+
+
+def check_currency(value: str, field_name: str = "currency") -> str:
+    if value not in MINOR_UNITS:
+        raise InvalidField(field_name, f"unknown currency {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    name: str
+    city: str
+    related_parties: tuple[str, ...] = ()
+    retired_at: datetime | None = None
+
+    def validate(self) -> Provider:
+        check_id(self.id)
+        check_nonblank(self.name, "name")
+        check_nonblank(self.city, "city")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    provider_id: str
+    name: str
+    city: str
+    backend: str = "local"
+    pue: float = 1.3
+    measured_peak_tflops: dict[str, float] = field(default_factory=dict)
+    retired_at: datetime | None = None
+
+    def validate(self) -> Site:
+        check_id(self.id)
+        check_id(self.provider_id, "provider_id")
+        check_nonblank(self.name, "name")
+        check_nonblank(self.city, "city")
+        if self.backend not in BACKENDS:
+            raise InvalidField("backend", f"must be one of {', '.join(BACKENDS)}")
+        if not 1.0 <= self.pue <= 3.0:
+            raise InvalidField("pue", "must be between 1.0 and 3.0")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: str
+    site_id: str
+    accelerator_id: str
+    count: int
+    price_fen_per_accel_hour: int
+    currency: str
+    available_from: datetime
+    available_until: datetime
+    retired_at: datetime | None = None
+
+    def validate(self) -> Offer:
+        check_id(self.id)
+        check_id(self.site_id, "site_id")
+        if self.count <= 0:
+            raise InvalidField("count", "must be greater than 0")
+        if self.price_fen_per_accel_hour <= 0:
+            raise InvalidField("price_fen_per_accel_hour", "must be greater than 0")
+        check_currency(self.currency)
+        if self.available_until <= self.available_from:
+            raise InvalidField("available_until", "must be after available_from")
+        return self
+
+    @property
+    def window_hours(self) -> float:
+        return (self.available_until - self.available_from).total_seconds() / 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An organisation that rents compute; the facts programs judge it by."""
+
+    id: str
+    name: str
+    registered_city: str
+    founded_on: date
+    headcount: int
+    annual_revenue_fen: int
+    currency: str
+    sector: str
+    is_startup: bool
+    related_parties: tuple[str, ...] = ()
+    retired_at: datetime | None = None
+
+    def validate(self, today: date | None = None) -> Tenant:
+        check_id(self.id)
+        check_nonblank(self.name, "name")
+        check_nonblank(self.registered_city, "registered_city")
+        check_nonblank(self.sector, "sector")
+        if self.headcount < 0:
+            raise InvalidField("headcount", "must not be negative")
+        if self.annual_revenue_fen < 0:
+            raise InvalidField("annual_revenue_fen", "must not be negative")
+        check_currency(self.currency)
+        if today is not None and self.founded_on > today:
+            raise InvalidField("founded_on", "must not be in the future")
+        return self
+
+    def age_years(self, on: date) -> float:
+        return (on - self.founded_on).days / 365.25

@@ -1,0 +1,34 @@
+"""Who may do what. Organisation-bound roles act only for their own organisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # declares programs, watches burn and domestic share
+    REVIEWER = "reviewer"  # approves or rejects applications and claims
+    TENANT = "tenant"  # applies, quotes, submits, pays
+    PROVIDER = "provider"  # registers sites and offers, gets paid
+    AGENT = "agent"  # a provider's process at a site
+    AUDITOR = "auditor"  # reads everything, changes nothing
+
+
+ORG_BOUND_ROLES = frozenset({Role.TENANT, Role.PROVIDER, Role.AGENT})
+READ_ALL_ROLES = frozenset({Role.OFFICER, Role.REVIEWER, Role.AUDITOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of a service: a role, and for org-bound roles, the organisation."""
+
+    role: Role
+    org_id: str | None
+    token_id: str = ""
+
+    def can_read_org(self, org_id: str) -> bool:
+        return self.role in READ_ALL_ROLES or self.org_id == org_id
+
+
+SYSTEM = Principal(Role.OFFICER, None, "system")

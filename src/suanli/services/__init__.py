@@ -1,0 +1,1 @@
+"""Use cases. API, CLI, agents and dashboard all come in through these functions."""

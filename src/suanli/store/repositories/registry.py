@@ -1,0 +1,82 @@
+"""Rows <-> domain records for providers, sites, offers and tenants."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.store.tables.foundation import offers, providers, sites, tenants
+
+Record = TypeVar("Record", Provider, Site, Offer, Tenant)
+
+TABLES: dict[type[Any], Table] = {Provider: providers, Site: sites, Offer: offers, Tenant: tenants}
+_TUPLE_FIELDS = ("related_parties",)
+
+
+def _aware(value: Any) -> Any:
+    # SQLite hands datetimes back naive; they were stored as UTC.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def to_record(kind: type[Record], row: Any) -> Record:
+    data = row._mapping
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        value = _aware(data[f.name])
+        if f.name in _TUPLE_FIELDS:
+            value = tuple(value or ())
+        values[f.name] = value
+    return kind(**values)
+
+
+def to_row(record: Any) -> dict[str, Any]:
+    values = dataclasses.asdict(record)
+    for name in _TUPLE_FIELDS:
+        if name in values:
+            values[name] = list(values[name])
+    return values
+
+
+def get(
+    conn: Connection, kind: type[Record], record_id: str, *, lock: bool = False
+) -> Record | None:
+    table = TABLES[kind]
+    stmt = select(table).where(table.c.id == record_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return None if row is None else to_record(kind, row)
+
+
+def list_all(
+    conn: Connection, kind: type[Record], *, include_retired: bool = False, **where: Any
+) -> list[Record]:
+    table = TABLES[kind]
+    stmt = select(table).order_by(table.c.id)
+    for column, value in where.items():
+        if value is not None:
+            stmt = stmt.where(table.c[column] == value)
+    if not include_retired:
+        stmt = stmt.where(table.c.retired_at.is_(None))
+    return [to_record(kind, row) for row in conn.execute(stmt)]
+
+
+def add(conn: Connection, record: Any) -> None:
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(TABLES[type(record)]).values(**to_row(record), created_at=now, updated_at=now)
+    )
+
+
+def replace(conn: Connection, record: Any) -> None:
+    table = TABLES[type(record)]
+    values = to_row(record)
+    conn.execute(
+        update(table).where(table.c.id == record.id).values(**values, updated_at=datetime.now(UTC))
+    )

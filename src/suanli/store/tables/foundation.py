@@ -1,0 +1,106 @@
+"""Providers, sites, offers, tenants, API tokens and idempotency records."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from suanli.store.tables.base import Fen, Json, metadata
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("related_parties", Json, nullable=False, default=list),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("provider_id", String(64), ForeignKey("providers.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("backend", String(20), nullable=False),
+    Column("pue", Float, nullable=False, default=1.3),
+    Column("measured_peak_tflops", Json, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+    CheckConstraint("backend in ('local','slurm','ray','kubernetes')", name="backend"),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False, index=True),
+    Column("accelerator_id", String(64), nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+    Column("price_fen_per_accel_hour", Fen, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("available_from", DateTime(timezone=True), nullable=False),
+    Column("available_until", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+    CheckConstraint("count > 0", name="count_positive"),
+    CheckConstraint("price_fen_per_accel_hour > 0", name="price_positive"),
+    CheckConstraint("available_until > available_from", name="window"),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("registered_city", String(100), nullable=False),
+    Column("founded_on", Date, nullable=False),
+    Column("headcount", Integer, nullable=False),
+    Column("annual_revenue_fen", Fen, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("sector", String(100), nullable=False),
+    Column("is_startup", Boolean, nullable=False),
+    Column("related_parties", Json, nullable=False, default=list),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("org_id", String(64)),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
