@@ -140,6 +140,8 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
         raise CatalogError(f"{where}: figures", f"unknown figure(s) {unknown}")
     figures = {k: _parse_figure(v, f"{where}: figures.{k}") for k, v in figures_raw.items()}
     export_raw = _require(raw, "export_control", where)
+    if not isinstance(export_raw, Mapping):
+        raise CatalogError(f"{where}: export_control", "must be a table {status, as_of, note}")
     status = export_raw.get("status")
     if status not in EXPORT_STATUSES:
         raise CatalogError(f"{where}: export_control.status", f"must be one of {EXPORT_STATUSES}")
@@ -157,6 +159,9 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     confidence = _require(raw, "confidence", where)
     if confidence not in CONFIDENCES:
         raise CatalogError(f"{where}: confidence", f"must be one of {CONFIDENCES}")
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise CatalogError(f"{where}: aliases", "must be a list of non-empty strings")
     year = raw.get("year")
     return Accelerator(
         id=acc_id,
@@ -170,7 +175,7 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
         export_control=ExportControl(str(status), as_of, str(export_raw.get("note", ""))),
         confidence=str(confidence),
         sources=tuple(str(s) for s in sources),
-        aliases=tuple(str(a) for a in raw.get("aliases", [])),
+        aliases=tuple(aliases),
         notes=str(raw.get("notes", "")),
     )
 

@@ -1,0 +1,1 @@
+"""The site agent loop and its scheduler backends."""

@@ -1,0 +1,1 @@
+"""Workload -> FLOPs, memory, hours, energy and cost on an accelerator."""

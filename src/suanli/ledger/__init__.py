@@ -1,0 +1,1 @@
+"""Double-entry ledger rules: accounts, two-phase transfers, invariants."""

@@ -1,0 +1,1 @@
+"""Quotes for one request; batch assignment for many; policies."""

@@ -1,0 +1,1 @@
+"""Reports: domestic share, burn, utilisation."""
