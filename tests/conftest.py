@@ -24,6 +24,21 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"integration databases: sqlite, postgresql ({pg or 'NOT AVAILABLE'})"
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many integration tests ran on each database."""
+    counts = {db: {"passed": 0, "failed": 0, "skipped": 0} for db in DATABASES}
+    for outcome in ("passed", "failed", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for db in DATABASES:
+                if f"[{db}" in getattr(report, "nodeid", ""):
+                    counts[db][outcome] += 1
+    parts = [
+        f"{db}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
+        for db, c in counts.items()
+    ]
+    terminalreporter.write_line("database tests -- " + "; ".join(parts))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer | None]:
     if os.environ.get("SUANLI_TEST_PG_URL") or os.environ.get("SUANLI_SKIP_PG"):

@@ -1,0 +1,60 @@
+"""The README's demo, run for real: the tour against a fresh database, then the served API."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SUANLI = [sys.executable, "-m", "suanli.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_tour_then_serve(tmp_path: Path) -> None:
+    env = {**os.environ, "SUANLI_VAR_DIR": str(tmp_path), "COLUMNS": "200"}
+    tour = subprocess.run(
+        [*SUANLI, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert tour.returncode == 0, tour.stderr
+    assert "accelerator models loaded" in tour.stdout
+    token = next(
+        line.split()[-1] for line in tour.stdout.splitlines() if line.startswith("auditor token")
+    )
+
+    port = _free_port()
+    env["SUANLI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    server = subprocess.Popen(
+        [*SUANLI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {token}"}
+        accs = httpx.get(f"{base}/api/v1/accelerators", headers=auth).json()
+        offers = httpx.get(f"{base}/api/v1/offers", headers=auth).json()
+        assert len(accs) >= 25 and len(offers) >= 30
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
