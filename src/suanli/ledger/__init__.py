@@ -1,1 +1,4 @@
-"""Double-entry ledger rules: accounts, two-phase transfers, invariants."""
+"""The double-entry ledger's pure rules: account kinds and floors, result codes, invariants.
+
+Nothing here touches a database; ``suanli.services.ledger`` applies these rules to stored rows.
+"""
