@@ -1,6 +1,9 @@
 """All tables, on one MetaData. Each area keeps its tables in its own module."""
 
-from suanli.store.tables import foundation  # noqa: F401  (registers tables)
+from suanli.store.tables import (
+    foundation,  # noqa: F401  (registers tables)
+    ledger,  # noqa: F401
+)
 from suanli.store.tables.base import metadata
 
 __all__ = ["metadata"]
