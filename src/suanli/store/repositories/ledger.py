@@ -62,7 +62,8 @@ def _transfer(row: Any) -> Transfer:
 def _insert_ignoring_conflicts(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt: Insert = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    return conn.execute(stmt.returning(table.c.id)).first() is not None
 
 
 def get_account(conn: Connection, account_id: str) -> Account | None:
