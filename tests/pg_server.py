@@ -56,8 +56,9 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "-E", "UTF8")
         opts = f"-c listen_addresses='' -k {self.sock} -c fsync=off -c max_connections=200"
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                  "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
+        )
         deadline = time.monotonic() + 30
         while not list(self.sock.glob(".s.PGSQL.*")):
             if time.monotonic() > deadline:
@@ -68,8 +69,9 @@ class PostgresServer:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(host=str(self.sock), user=self.user, dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host=str(self.sock), user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
