@@ -1,0 +1,377 @@
+"""The estimator's one entry point: a workload on an accelerator → hours, count, energy, cost.
+
+Business infeasibility on a chip (precision it cannot run, model too large for any count, a count
+too small) is *returned* as ``Infeasible`` with a reason; malformed input raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from suanli.domain.catalog import Accelerator, Precision
+from suanli.domain.money import MINOR_UNITS
+from suanli.errors import ValidationError
+from suanli.estimate import energy, flops, mfu
+from suanli.estimate.calibration import load_runs
+from suanli.estimate.inference import serve_wall_hours
+from suanli.estimate.memory import MAX_COUNT, MemoryPlan, plan
+from suanli.estimate.workload import Workload
+from suanli.paths import data_dir
+from suanli.services.catalog import get_accelerator, load_catalog
+
+# Precisions a request may fall back to, in order, when it allows a fallback.
+FALLBACKS: dict[str, tuple[Precision, ...]] = {
+    "fp8": ("bf16", "fp16"),
+    "bf16": ("fp16",),
+    "fp16": ("bf16",),
+    "int8": ("fp8", "bf16", "fp16"),
+    "tf32": ("fp32",),
+    "fp32": ("tf32",),
+}
+REFERENCE_PARAMS_B = 7.0  # the workload relative_speed compares chips on
+REFERENCE_COUNT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    accelerator_id: str
+    kind: str
+    flops: float
+    utilization: float
+    accelerator_hours: float
+    accelerator_hours_p10: float
+    accelerator_hours_p90: float
+    wall_hours: float
+    min_count: int
+    count: int
+    energy_kwh: float | None
+    precision_used: Precision
+    peak_tflops: float
+    memory_per_accel_gb: float
+    notes: tuple[str, ...]
+    cost_fen: int | None = None
+    cost_fen_p10: int | None = None
+    cost_fen_p90: int | None = None
+    currency: str = "CNY"
+    feasible: Literal[True] = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["notes"] = list(self.notes)
+        return data
+
+    def priced(self, price_fen_per_accel_hour: int | None, pue: float, currency: str) -> Estimate:
+        """This estimate (made at PUE 1, unpriced) at a site's PUE and an offer's price.
+
+        Spelled out rather than ``dataclasses.replace``: it runs once per offer in a quote.
+        """
+        price = price_fen_per_accel_hour
+        hours = self.accelerator_hours
+        return Estimate(
+            self.accelerator_id,
+            self.kind,
+            self.flops,
+            self.utilization,
+            hours,
+            self.accelerator_hours_p10,
+            self.accelerator_hours_p90,
+            self.wall_hours,
+            self.min_count,
+            self.count,
+            None if self.energy_kwh is None else self.energy_kwh * pue,
+            self.precision_used,
+            self.peak_tflops,
+            self.memory_per_accel_gb,
+            self.notes,
+            None if price is None else round(hours * price),
+            None if price is None else round(self.accelerator_hours_p10 * price),
+            None if price is None else round(self.accelerator_hours_p90 * price),
+            currency,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Infeasible:
+    accelerator_id: str
+    code: str  # precision_unsupported | too_large | count_too_small | missing_figures | rate
+    reason: str
+    feasible: Literal[False] = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+EstimateOutcome = Estimate | Infeasible
+
+
+@lru_cache(maxsize=1)
+def default_model() -> mfu.MfuModel:
+    """The utilisation model fitted on the shipped runs, once per process."""
+    return mfu.fit(load_runs(data_dir() / "training-runs.csv", load_catalog()))
+
+
+def resolve(accelerator: Accelerator | str) -> Accelerator:
+    return accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
+
+
+def estimate(
+    workload: Workload,
+    accelerator: Accelerator | str,
+    *,
+    count: int | None = None,
+    pue: float = 1.0,
+    price_fen_per_accel_hour: int | None = None,
+    currency: str = "CNY",
+    max_count: int | None = None,
+    model: mfu.MfuModel | None = None,
+) -> EstimateOutcome:
+    """Estimate ``workload`` on ``accelerator`` (an Accelerator, catalog id or alias).
+
+    ``count`` None picks the smallest count that fits (or, for a target rate, that keeps up).
+    ``max_count`` caps it, e.g. at an offer's size.
+    """
+    workload.validate()
+    check_terms(count=count, pue=pue, price=price_fen_per_accel_hour, currency=currency)
+    return estimate_checked(
+        workload,
+        resolve(accelerator),
+        count=count,
+        pue=pue,
+        price_fen_per_accel_hour=price_fen_per_accel_hour,
+        currency=currency,
+        max_count=max_count,
+        model=model or default_model(),
+    )
+
+
+def check_terms(*, count: int | None, pue: float, price: int | None, currency: str) -> None:
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValidationError("count", f"must be a whole number ≥ 1, got {count!r}")
+    if not 1.0 <= pue <= 3.0:
+        raise ValidationError("pue", f"must be between 1.0 and 3.0, got {pue}")
+    if price is not None and (isinstance(price, bool) or not isinstance(price, int) or price < 0):
+        raise ValidationError("price_fen_per_accel_hour", "must be a whole number of fen ≥ 0")
+    if currency not in MINOR_UNITS:
+        raise ValidationError("currency", f"unknown currency {currency!r}")
+
+
+def choose_precision(w: Workload, acc: Accelerator) -> tuple[Precision, str] | Infeasible:
+    """The precision to run in, and a note when it is a fallback."""
+    if _runs(acc, w.precision):
+        return w.precision, ""
+    runs = ", ".join(sorted(acc.precisions)) or "none listed"
+    if w.allow_precision_fallback:
+        for alt in FALLBACKS.get(w.precision, ()):
+            if _runs(acc, alt):
+                note = f"{acc.model} has no {w.precision}; estimated in {alt} (fallback allowed)"
+                return alt, note
+    hint = "" if w.allow_precision_fallback else "; allow a precision fallback to run it in bf16"
+    return Infeasible(
+        acc.id,
+        "precision_unsupported",
+        f"{acc.model} does not run {w.precision} (runs: {runs}){hint}",
+    )
+
+
+def _runs(acc: Accelerator, precision: Precision) -> bool:
+    return precision in acc.precisions and acc.peak_tflops(precision) is not None
+
+
+def estimate_checked(
+    w: Workload,
+    acc: Accelerator,
+    *,
+    count: int | None,
+    pue: float,
+    price_fen_per_accel_hour: int | None,
+    currency: str,
+    max_count: int | None,
+    model: mfu.MfuModel,
+) -> EstimateOutcome:
+    """``estimate`` for input already validated: the per-offer path of a quote.
+
+    Everything but energy and cost depends only on (workload, chip, count, cap), so it is
+    memoised on the model: a quote over many offers of a few chip models computes each once.
+    """
+    limit = min(max_count or MAX_COUNT, MAX_COUNT)
+    key = (w, acc.id, count, limit)
+    core = model.memo.get(key)
+    if core is None:
+        core = _estimate_core(w, acc, count, limit, model)
+        if len(model.memo) > 4096:
+            model.memo.clear()
+        model.memo[key] = core
+    if isinstance(core, Infeasible):
+        return core
+    return core.priced(price_fen_per_accel_hour, pue, currency)
+
+
+def _estimate_core(
+    w: Workload, acc: Accelerator, count: int | None, limit: int, model: mfu.MfuModel
+) -> EstimateOutcome:
+    """The estimate at PUE 1 and without a price."""
+    chosen = choose_precision(w, acc)
+    if isinstance(chosen, Infeasible):
+        return chosen
+    precision, fallback_note = chosen
+    if acc.memory_gb is None:
+        return Infeasible(acc.id, "missing_figures", f"the catalog has no memory size for {acc.id}")
+    mem = plan(w, acc, precision)
+    refused = _check_fit(acc, mem, count, limit)
+    if refused is not None:
+        return refused
+    assert mem.min_count is not None
+    peak = acc.peak_tflops(precision)
+    assert peak is not None
+    notes = [fallback_note] if fallback_note else []
+    if w.is_training:
+        used = count or mem.min_count
+        util = model.predict(acc, w.active_b, used, precision)
+        total_flops = flops.training_flops(w)
+        accel_hours = total_flops / (peak * 1e12 * util.value) / 3600
+        wall_hours = accel_hours / used
+    else:
+        served = _serve(w, acc, mem, count, limit, peak, precision, model)
+        if isinstance(served, Infeasible):
+            return served
+        used, util, wall_hours = served
+        total_flops = flops.inference_flops(w).total
+        accel_hours = wall_hours * used
+        notes.append("prefill and decode compute use the training utilisation model")
+        if not w.shape()[2]:
+            notes.append("layer shape guessed from the parameter count for the KV cache")
+    lo, hi = util.band()
+    notes.extend(_notes(w, acc, util, precision))
+    kwh = None
+    if acc.tdp_w is None:
+        notes.append(f"no TDP in the catalog for {acc.id}: energy unknown")
+    else:
+        kwh = energy.energy_kwh(used, acc.tdp_w, wall_hours, 1.0, training=w.is_training)
+    return Estimate(
+        accelerator_id=acc.id,
+        kind=w.kind,
+        flops=total_flops,
+        utilization=util.value,
+        accelerator_hours=accel_hours,
+        accelerator_hours_p10=accel_hours * lo,
+        accelerator_hours_p90=accel_hours * hi,
+        wall_hours=wall_hours,
+        min_count=mem.min_count,
+        count=used,
+        energy_kwh=kwh,
+        precision_used=precision,
+        peak_tflops=peak,
+        memory_per_accel_gb=mem.per_chip_gb(used),
+        notes=tuple(notes),
+    )
+
+
+def _check_fit(
+    acc: Accelerator, mem: MemoryPlan, count: int | None, limit: int
+) -> Infeasible | None:
+    if mem.min_count is None:
+        return Infeasible(acc.id, "too_large", f"fits on no count of {acc.model}: {mem.reason}")
+    if mem.min_count > limit:
+        return Infeasible(
+            acc.id,
+            "too_large",
+            f"needs at least {mem.min_count} × {acc.model}, at most {limit} here",
+        )
+    if count is not None and count < mem.min_count:
+        return Infeasible(
+            acc.id,
+            "count_too_small",
+            f"{count} × {acc.model} cannot hold it ({mem.per_chip_gb(count):.0f} GB per chip "
+            f"needed); at least {mem.min_count}",
+        )
+    if count is not None and count > limit:
+        return Infeasible(acc.id, "too_large", f"{count} chips asked, at most {limit} here")
+    return None
+
+
+def _serve(
+    w: Workload,
+    acc: Accelerator,
+    mem: MemoryPlan,
+    count: int | None,
+    limit: int,
+    peak: float,
+    precision: Precision,
+    model: mfu.MfuModel,
+) -> tuple[int, mfu.Utilization, float] | Infeasible:
+    bandwidth = acc.bandwidth_tbps
+    if bandwidth is None:
+        return Infeasible(acc.id, "missing_figures", f"the catalog has no bandwidth for {acc.id}")
+    assert mem.min_count is not None
+
+    def hours(n: int) -> tuple[mfu.Utilization, float]:
+        util = model.predict(acc, w.active_b, n, precision)
+        wall = serve_wall_hours(
+            w, mem, n, peak_tflops=peak, bandwidth_tbps=bandwidth, util=util.value
+        )
+        return util, wall
+
+    if count is not None or w.target_tokens_per_s is None:
+        n = count or mem.min_count
+        util, wall = hours(n)
+        return n, util, wall
+    # A target rate: the fewest chips that finish the duration's requests within the duration.
+    n = mem.min_count
+    while hours(n)[1] > w.duration_h:
+        if n >= limit:
+            return Infeasible(acc.id, "rate", f"{limit} × {acc.model} cannot keep up the rate")
+        n = min(limit, n * 2)
+    low = max(mem.min_count, n // 2)
+    while low < n:
+        mid = (low + n) // 2
+        if hours(mid)[1] <= w.duration_h:
+            n = mid
+        else:
+            low = mid + 1
+    util, _ = hours(n)
+    return n, util, w.duration_h
+
+
+def _notes(w: Workload, acc: Accelerator, util: mfu.Utilization, precision: Precision) -> list[str]:
+    notes = []
+    if not util.has_runs:
+        notes.append(
+            f"no published runs for the {util.family} family: utilisation is the pooled prior, "
+            "band widened"
+        )
+    if acc.confidence != "solid":
+        notes.append(f"catalog confidence for {acc.id} is {acc.confidence}: band widened")
+    if precision == "fp8":
+        notes.append(f"fp8 utilisation assumed {mfu.FP8_UTIL_FACTOR} of the bf16 level")
+    if w.is_training and w.layers is not None:
+        notes.append("includes the attention term 12·L·d·s per token")
+    if w.active_params_b is not None:
+        notes.append("MoE: FLOPs from active parameters, memory from total parameters")
+    return notes
+
+
+def relative_speed(
+    reference_accelerator: Accelerator | str,
+    accelerator: Accelerator | str,
+    precision: Precision = "bf16",
+    *,
+    model: mfu.MfuModel | None = None,
+) -> float:
+    """Effective training throughput of ``accelerator`` over ``reference_accelerator``."""
+    m = model or default_model()
+    rates = []
+    for acc in (resolve(reference_accelerator), resolve(accelerator)):
+        peak = acc.peak_tflops(precision)
+        if peak is None or precision not in acc.precisions:
+            raise ValidationError("precision", f"{acc.id} has no {precision} peak in the catalog")
+        util = m.predict(acc, REFERENCE_PARAMS_B, REFERENCE_COUNT, precision)
+        rates.append(peak * util.value)
+    return rates[1] / rates[0]
+
+
+def hours_for(flops_total: float, peak_tflops: float, util: float) -> float:
+    """Accelerator-hours to execute ``flops_total`` at ``util`` of ``peak_tflops``."""
+    return flops_total / (peak_tflops * 1e12 * util) / 3600
