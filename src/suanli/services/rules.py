@@ -1,0 +1,98 @@
+"""Eligibility rules in CEL (the Common Expression Language), compiled once per program load.
+
+CEL is a standard, side-effect-free expression language: a rule can read the facts it is given
+and nothing else. The engine is the ``common-expression-language`` package (Rust bindings);
+this adapter gives the domain a plain ``facts -> bool`` callable.
+
+Speed: the exchange asks for subsidies over many offers with the same applicant. A rule that
+reads only ``applicant.x`` / ``contract.y`` fields (no whole-object use) is memoised on the values
+of exactly those fields, so one applicant's rules are evaluated once per distinct provider,
+origin or date rather than once per offer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import cel
+
+from suanli.domain.programs import Predicate, RuleEvaluationError
+
+ROOTS = ("applicant", "contract", "purchase")
+_FIELD_RE = re.compile(r"\b(applicant|contract|purchase)\.([A-Za-z_]\w*)")
+_ROOT_RE = re.compile(r"\b(applicant|contract|purchase)\b")
+_STRING_RE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_CACHE_LIMIT = 4096
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _reads(expr: str) -> tuple[tuple[str, str], ...] | None:
+    """The (root, field) pairs an expression reads, or None if it uses a root as a whole."""
+    code = _STRING_RE.sub('""', expr)  # a quoted "contract" is text, not a reference
+    fields = _FIELD_RE.findall(code)
+    if len(fields) != len(_ROOT_RE.findall(code)):
+        return None
+    return tuple(sorted(set(fields)))
+
+
+class CelRule:
+    """One compiled rule; calling it with facts returns its verdict."""
+
+    __slots__ = ("_cache", "_program", "_reads", "source")
+
+    def __init__(self, expr: str) -> None:
+        try:
+            self._program = cel.compile(expr)
+        except ValueError as exc:
+            raise ValueError(f"not a valid CEL expression: {str(exc).splitlines()[0]}") from None
+        unknown = sorted(set(self._program.variables()) - set(ROOTS) - _bound_names(expr))
+        if unknown:
+            raise ValueError(f"unknown name(s) {', '.join(unknown)}; rules see {', '.join(ROOTS)}")
+        self.source = expr
+        self._reads = _reads(expr)
+        self._cache: dict[tuple[Any, ...], bool] = {}
+
+    def __call__(self, facts: Mapping[str, Any]) -> bool:
+        if self._reads is None:
+            return self._run(facts)
+        try:
+            key = tuple(_freeze(facts[root][name]) for root, name in self._reads)
+        except (KeyError, TypeError):
+            return self._run(facts)  # let the engine report what is missing
+        found = self._cache.get(key)
+        if found is None:
+            found = self._run(facts)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _run(self, facts: Mapping[str, Any]) -> bool:
+        try:
+            result = self._program.execute(dict(facts))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise RuleEvaluationError(_message(exc)) from None
+        if not isinstance(result, bool):
+            raise RuleEvaluationError(f"must give true or false, gave {result!r}")
+        return result
+
+
+def _bound_names(expr: str) -> set[str]:
+    """Names bound by comprehension macros such as ``list.exists(x, ...)``."""
+    return set(re.findall(r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,", expr))
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no such fact {exc.args[0]!r}"
+    return str(exc).splitlines()[0]
+
+
+def compile_rule(expr: str) -> Predicate:
+    """The domain's ``RuleCompiler``: raises ValueError naming the problem."""
+    return CelRule(expr)
