@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from suanli.cli import catalog, core, registry
+from suanli.cli import estimate as estimate
 
 app = typer.Typer(
     name="suanli",
@@ -16,6 +17,7 @@ app = typer.Typer(
 core.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
+app.add_typer(estimate.app, name="estimate")
 
 
 def main() -> None:

@@ -1,0 +1,115 @@
+"""Estimates against a bare accelerator, one offer, or every live offer.
+
+An offer supplies the accelerator, the price per accelerator-hour, the largest count it can give,
+and (through its site) the PUE that energy is multiplied by. Reads only; nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from suanli.domain.catalog import Accelerator
+from suanli.domain.registry import Offer, Site
+from suanli.errors import NotFoundError, ValidationError
+from suanli.estimate.api import (
+    EstimateOutcome,
+    check_terms,
+    default_model,
+    estimate,
+    estimate_checked,
+    resolve,
+)
+from suanli.estimate.workload import Workload
+from suanli.store.repositories import registry as repo
+from suanli.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class OfferEstimate:
+    offer_id: str
+    site_id: str
+    outcome: EstimateOutcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offer_id": self.offer_id, "site_id": self.site_id, **self.outcome.to_dict()}
+
+
+def estimate_accelerator(
+    workload: Workload,
+    accelerator: Accelerator | str,
+    *,
+    count: int | None = None,
+    pue: float = 1.0,
+    price_fen_per_accel_hour: int | None = None,
+    currency: str = "CNY",
+) -> EstimateOutcome:
+    return estimate(
+        workload,
+        accelerator,
+        count=count,
+        pue=pue,
+        price_fen_per_accel_hour=price_fen_per_accel_hour,
+        currency=currency,
+    )
+
+
+def estimate_offer(
+    uow: UnitOfWork, workload: Workload, offer_id: str, *, count: int | None = None
+) -> OfferEstimate:
+    offer = repo.get(uow.conn, Offer, offer_id)
+    if offer is None:
+        raise NotFoundError("offer", offer_id)
+    if offer.retired_at is not None:
+        raise ValidationError("offer_id", f"offer {offer_id} is retired")
+    site = _site(uow, offer.site_id)
+    outcome = estimate(
+        workload,
+        offer.accelerator_id,
+        count=count,
+        pue=site.pue,
+        price_fen_per_accel_hour=offer.price_fen_per_accel_hour,
+        currency=offer.currency,
+        max_count=offer.count,
+    )
+    return OfferEstimate(offer.id, offer.site_id, outcome)
+
+
+def estimate_all_offers(
+    uow: UnitOfWork,
+    workload: Workload,
+    *,
+    count: int | None = None,
+    now: datetime | None = None,
+) -> list[OfferEstimate]:
+    """Every live offer (not retired, window not over): feasible ones and refusals with reasons."""
+    workload.validate()
+    check_terms(count=count, pue=1.0, price=None, currency="CNY")
+    now = now or datetime.now(UTC)
+    sites = {s.id: s for s in repo.list_all(uow.conn, Site)}
+    model = default_model()
+    results = []
+    for offer in repo.list_all(uow.conn, Offer):
+        site = sites.get(offer.site_id)
+        if offer.available_until <= now or site is None:
+            continue
+        outcome = estimate_checked(
+            workload,
+            resolve(offer.accelerator_id),
+            count=count,
+            pue=site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour,
+            currency=offer.currency,
+            max_count=offer.count,
+            model=model,
+        )
+        results.append(OfferEstimate(offer.id, offer.site_id, outcome))
+    return results
+
+
+def _site(uow: UnitOfWork, site_id: str) -> Site:
+    site = repo.get(uow.conn, Site, site_id)
+    if site is None:
+        raise NotFoundError("site", site_id)
+    return site
