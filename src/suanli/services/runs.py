@@ -1,0 +1,492 @@
+"""Runs: the queue each site's agent leases work from, and everything an agent reports.
+
+A run is one attempt of a job at one offer. The agent protocol:
+
+    lease_next  -> the oldest queued run of the site, leased to the agent for ``lease_s``
+    heartbeat   -> extends the lease; answers whether the tenant asked to cancel
+    report_status / report_usage (idempotent by run and sequence number) / complete
+
+Every report carries the lease id; a report under a lease that expired or was replaced is refused
+with ConflictError, so a run is never finished twice. An expired lease returns its run to the
+queue (checked whenever an agent of that site asks for work, or by ``expire_leases``).
+
+On completion the run is settled through the ledger from its holds, once. A hardware/stack error
+places the job again under its fallback policy, as a new run that resumes from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+
+from suanli.domain.jobs import (
+    ACTIVE_STATUSES,
+    FINAL_STATUS,
+    ExitClass,
+    JobSpec,
+    OfferChoice,
+    RunStatus,
+    check_fallback,
+    choose_fallback,
+    cost_fen,
+    hold_fen,
+)
+from suanli.domain.registry import Offer, Site
+from suanli.domain.roles import Principal, Role
+from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.services import settlement
+from suanli.services.catalog import load_catalog
+from suanli.store.repositories import registry as registry_repo
+from suanli.store.tables.foundation import offers, sites, tenants
+from suanli.store.tables.runs import run_usage, runs
+from suanli.store.uow import UnitOfWork
+
+MIN_LEASE_S, MAX_LEASE_S = 1, 3600
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """A queued run, or the reason none could be queued (a business refusal)."""
+
+    run: dict[str, Any] | None
+    reason: str = ""
+
+
+def _row(uow: UnitOfWork, run_id: str, *, lock: bool = False) -> Any:
+    stmt = select(runs).where(runs.c.id == run_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = uow.conn.execute(stmt).first()
+    if row is None:
+        raise NotFoundError("run", run_id)
+    return row
+
+
+def to_dict(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    for key in ("lease_expires_at", "created_at", "started_at", "finished_at", "settled_at"):
+        data[key] = _aware(data[key])
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return data
+
+
+def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+    return to_dict(_row(uow, run_id))
+
+
+def usage_of(uow: UnitOfWork, run_id: str) -> list[dict[str, Any]]:
+    stmt = select(run_usage).where(run_usage.c.run_id == run_id).order_by(run_usage.c.seq)
+    return [dict(r._mapping) for r in uow.conn.execute(stmt)]
+
+
+def _resolve_voucher(voucher: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Keep the rate that applies to this offer's accelerator origin ("n/d" text)."""
+    if not voucher:
+        return {}
+    rates = voucher.get("rates") or {}
+    rate = Fraction(str(rates.get(origin, voucher.get("rate", "0"))))
+    if not 0 <= rate <= 1:
+        raise ValidationError("voucher.rate", "must be between 0 and 1")
+    return {**voucher, "rate": str(rate)}
+
+
+def enqueue_run(
+    uow: UnitOfWork,
+    *,
+    request_id: str,
+    tenant_id: str,
+    offer_id: str,
+    spec: JobSpec,
+    fallback: tuple[str, ...] | list[str] = (),
+    voucher: dict[str, Any] | None = None,
+    attempt: int = 1,
+    checkpoint_uri: str = "",
+) -> Enqueued:
+    """Queue a run at the offer's site and hold its most cost. Idempotent by request and attempt.
+
+    Building block: the caller commits (or, on a refusal, leaves without committing).
+    """
+    spec.validate()
+    fallback = check_fallback(fallback)
+    run_id = f"{request_id}-a{attempt}"
+    offer = registry_repo.get(uow.conn, Offer, offer_id)
+    if offer is None or offer.retired_at is not None:
+        raise ValidationError("offer_id", f"unknown or retired offer {offer_id!r}")
+    site = registry_repo.get(uow.conn, Site, offer.site_id)
+    assert site is not None
+    if uow.conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is None:
+        raise ValidationError("tenant_id", f"unknown tenant {tenant_id!r}")
+    if spec.accelerators > offer.count:
+        raise ValidationError("spec.accelerators", f"offer {offer_id} has {offer.count}")
+    accelerator = load_catalog().get(offer.accelerator_id)
+    voucher_rule = _resolve_voucher(voucher or {}, accelerator.origin)
+    values = {
+        "id": run_id,
+        "request_id": request_id,
+        "tenant_id": tenant_id,
+        "site_id": site.id,
+        "offer_id": offer.id,
+        "provider_id": site.provider_id,
+        "accelerator_id": offer.accelerator_id,
+        "attempt": attempt,
+        "spec": spec.to_dict(),
+        "fallback": list(fallback),
+        "price_fen_per_accel_hour": offer.price_fen_per_accel_hour,
+        "currency": offer.currency,
+        "voucher": voucher_rule,
+        "checkpoint_uri": checkpoint_uri or spec.checkpoint_dir,
+    }
+    existing = uow.conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    if existing is not None:
+        if any(existing._mapping[k] != v for k, v in values.items()):
+            raise ConflictError(f"run {run_id} exists with other content")
+        return Enqueued(to_dict(existing))
+    held = settlement.place_holds(
+        uow,
+        run_id,
+        tenant_id=tenant_id,
+        provider_id=site.provider_id,
+        currency=offer.currency,
+        total_fen=hold_fen(offer.price_fen_per_accel_hour, spec),
+        voucher=voucher_rule,
+        timeout_s=spec.time_limit_s * 4 + 86400,  # outlives queueing, retries and the run
+    )
+    if not held.ok:
+        return Enqueued(None, held.reason)
+    uow.conn.execute(
+        insert(runs).values(
+            **values,
+            status=RunStatus.QUEUED,
+            leases=0,
+            exit_detail="",
+            cancel_requested=0,
+            holds=held.holds,
+            created_at=_now(),
+        )
+    )
+    return Enqueued(get_run(uow, run_id))
+
+
+def submit(
+    uow: UnitOfWork,
+    who: Principal,
+    *,
+    request_id: str,
+    tenant_id: str,
+    offer_id: str,
+    spec: JobSpec,
+    fallback: list[str],
+    voucher: dict[str, Any] | None,
+) -> Enqueued:
+    """A tenant (or an officer for one) runs a job on a chosen offer."""
+    if not (who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == tenant_id)):
+        raise PermissionDenied(f"{who.role} may not submit jobs for {tenant_id}")
+    done = enqueue_run(
+        uow,
+        request_id=request_id,
+        tenant_id=tenant_id,
+        offer_id=offer_id,
+        spec=spec,
+        fallback=fallback,
+        voucher=voucher,
+    )
+    if done.run is not None:
+        uow.commit()
+    return done
+
+
+# The agent protocol.
+
+
+def expire_leases(uow: UnitOfWork, site_id: str | None = None) -> int:
+    """Return runs whose lease ran out to the queue (their process is presumed gone)."""
+    stmt = (
+        update(runs)
+        .where(runs.c.status.in_([RunStatus.LEASED, RunStatus.RUNNING]))
+        .where(runs.c.lease_expires_at < _now())
+        .values(status=RunStatus.QUEUED, lease_id=None, lease_owner=None, lease_expires_at=None)
+    )
+    if site_id is not None:
+        stmt = stmt.where(runs.c.site_id == site_id)
+    return uow.conn.execute(stmt).rowcount or 0
+
+
+def lease_next(
+    uow: UnitOfWork, site_id: str, agent_id: str, lease_s: float
+) -> dict[str, Any] | None:
+    """Lease the site's oldest queued run to ``agent_id``; None when there is none."""
+    if not MIN_LEASE_S <= lease_s <= MAX_LEASE_S:
+        raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
+    expire_leases(uow, site_id)
+    stmt = (
+        select(runs)
+        .where(and_(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED))
+        .order_by(runs.c.created_at, runs.c.id)
+        .limit(1)
+    )
+    if uow.dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)  # agents of one site never wait on each other
+    row = uow.conn.execute(stmt).first()
+    if row is None:
+        return None
+    if row.cancel_requested:
+        _finish(uow, to_dict(row), ExitClass.CANCELLED, "cancelled before it started", "")
+        return lease_next(uow, site_id, agent_id, lease_s)
+    lease_id = secrets.token_hex(8)
+    uow.conn.execute(
+        update(runs)
+        .where(runs.c.id == row.id)
+        .values(
+            status=RunStatus.LEASED,
+            lease_id=lease_id,
+            lease_owner=agent_id,
+            lease_expires_at=_now() + timedelta(seconds=lease_s),
+            leases=row.leases + 1,
+        )
+    )
+    run = get_run(uow, row.id)
+    next_seq = uow.conn.execute(
+        select(func.coalesce(func.max(run_usage.c.seq), 0)).where(run_usage.c.run_id == row.id)
+    ).scalar_one()
+    accelerator = load_catalog().get(run["accelerator_id"])
+    return {
+        **run,
+        "next_seq": int(next_seq) + 1,
+        "vendor": accelerator.vendor,
+        "origin": accelerator.origin,
+    }
+
+
+def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> dict[str, Any]:
+    run = to_dict(_row(uow, run_id, lock=True))
+    expires = run["lease_expires_at"]
+    if (
+        run["lease_id"] != lease_id
+        or run["status"] not in (RunStatus.LEASED, RunStatus.RUNNING)
+        or expires is None
+        or expires < _now()
+    ):
+        raise ConflictError(f"lease {lease_id} on run {run_id} is stale")
+    return run
+
+
+def heartbeat(uow: UnitOfWork, run_id: str, lease_id: str, lease_s: float) -> dict[str, Any]:
+    if not MIN_LEASE_S <= lease_s <= MAX_LEASE_S:
+        raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
+    run = _leased(uow, run_id, lease_id)
+    expires = _now() + timedelta(seconds=lease_s)
+    uow.conn.execute(update(runs).where(runs.c.id == run_id).values(lease_expires_at=expires))
+    return {"lease_expires_at": expires, "cancel_requested": run["cancel_requested"]}
+
+
+def report_status(
+    uow: UnitOfWork, run_id: str, lease_id: str, status: str, detail: str = ""
+) -> dict[str, Any]:
+    if status != RunStatus.RUNNING:
+        raise ValidationError("status", "agents report 'running'; they end runs with complete")
+    run = _leased(uow, run_id, lease_id)
+    values: dict[str, Any] = {"status": RunStatus.RUNNING, "exit_detail": detail}
+    if run["started_at"] is None:
+        values["started_at"] = _now()
+    uow.conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+    return get_run(uow, run_id)
+
+
+def report_usage(
+    uow: UnitOfWork,
+    run_id: str,
+    lease_id: str,
+    seq: int,
+    *,
+    accelerator_seconds: float,
+    wall_seconds: float,
+    cpu_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """Record one usage interval. The same (run, seq) again is a no-op; other content conflicts."""
+    if seq < 1:
+        raise ValidationError("seq", "must be 1 or more")
+    for name, value in (
+        ("accelerator_seconds", accelerator_seconds),
+        ("wall_seconds", wall_seconds),
+        ("cpu_seconds", cpu_seconds),
+    ):
+        if not 0 <= value < 1e9:
+            raise ValidationError(name, "must be between 0 and 1e9")
+    record = {
+        "run_id": run_id,
+        "seq": seq,
+        "lease_id": lease_id,
+        "accelerator_seconds": float(accelerator_seconds),
+        "wall_seconds": float(wall_seconds),
+        "cpu_seconds": float(cpu_seconds),
+    }
+    key = and_(run_usage.c.run_id == run_id, run_usage.c.seq == seq)
+    stored = uow.conn.execute(select(run_usage).where(key)).first()
+    if stored is not None:
+        if any(stored._mapping[k] != v for k, v in record.items()):
+            raise ConflictError(f"usage {run_id}#{seq} exists with other content")
+        return dict(stored._mapping)
+    _leased(uow, run_id, lease_id)
+    uow.conn.execute(insert(run_usage).values(**record, reported_at=_now()))
+    return record
+
+
+def complete(
+    uow: UnitOfWork,
+    run_id: str,
+    lease_id: str,
+    exit_class: str,
+    *,
+    detail: str = "",
+    checkpoint_uri: str = "",
+) -> dict[str, Any]:
+    """End a run, settle it, and under a stack error queue the next attempt. Retry-safe."""
+    try:
+        klass = ExitClass(exit_class)
+    except ValueError as exc:
+        raise ValidationError("exit_class", f"one of {[e.value for e in ExitClass]}") from exc
+    run = to_dict(_row(uow, run_id, lock=True))
+    if run["status"] not in ACTIVE_STATUSES and run["lease_id"] == lease_id:
+        if run["exit_class"] != klass:
+            raise ConflictError(f"run {run_id} already ended as {run['exit_class']}")
+        return run  # a retried completion
+    run = _leased(uow, run_id, lease_id)
+    return _finish(uow, run, klass, detail, checkpoint_uri)
+
+
+def _finish(
+    uow: UnitOfWork, run: dict[str, Any], klass: ExitClass, detail: str, checkpoint_uri: str
+) -> dict[str, Any]:
+    accelerator_s = sum(
+        (Fraction(str(u["accelerator_seconds"])) for u in usage_of(uow, run["id"])), Fraction(0)
+    )
+    cost = cost_fen(run["price_fen_per_accel_hour"], accelerator_s)
+    settled = settlement.settle(
+        uow, run["id"], run["holds"], cost, run["voucher"].get("rate", "0")
+    )
+    now = _now()
+    values: dict[str, Any] = {
+        "status": FINAL_STATUS[klass],
+        "exit_class": klass,
+        "exit_detail": detail[:2000],
+        "lease_expires_at": None,
+        "finished_at": now,
+        "settled_at": now,
+        "billed_fen": settled.total_fen,
+        "voucher_fen": settled.voucher_fen,
+        "wallet_fen": settled.wallet_fen,
+        "checkpoint_uri": checkpoint_uri or run["checkpoint_uri"],
+    }
+    uow.conn.execute(update(runs).where(runs.c.id == run["id"]).values(**values))
+    if klass is ExitClass.STACK_ERROR:
+        nxt = _fall_back(uow, {**run, **values})
+        if nxt is not None:
+            uow.conn.execute(
+                update(runs).where(runs.c.id == run["id"]).values(next_run_id=nxt["id"])
+            )
+    return get_run(uow, run["id"])
+
+
+def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
+    catalog = load_catalog()
+    busy = dict(
+        uow.conn.execute(
+            select(runs.c.offer_id, func.count())
+            .where(runs.c.status.in_(list(ACTIVE_STATUSES)))
+            .group_by(runs.c.offer_id)
+        ).all()
+    )
+    now = _now()
+    rows = uow.conn.execute(
+        select(offers)
+        .join(sites, sites.c.id == offers.c.site_id)
+        .where(offers.c.retired_at.is_(None), sites.c.retired_at.is_(None))
+    )
+    choices = []
+    for o in rows:
+        if _aware(o.available_until) < now:  # type: ignore[operator]
+            continue
+        choices.append(
+            OfferChoice(
+                o.id,
+                o.accelerator_id,
+                catalog.get(o.accelerator_id).origin,
+                o.price_fen_per_accel_hour,
+                o.count - int(busy.get(o.id, 0)),
+            )
+        )
+    return choices
+
+
+def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
+    """Place the job again by the policy step for its next attempt; hold for the new offer."""
+    policy = run["fallback"]
+    if run["attempt"] > len(policy):
+        return None
+    step = policy[run["attempt"] - 1]
+    spec = JobSpec.from_dict(run["spec"])
+    choices = _offer_choices(uow)
+    failed = next((c for c in choices if c.offer_id == run["offer_id"]), None)
+    if failed is None:
+        origin = load_catalog().get(run["accelerator_id"]).origin
+        failed = OfferChoice(run["offer_id"], run["accelerator_id"], origin, 0, 0)
+    chosen = choose_fallback(step, failed, spec.accelerators, choices)
+    if chosen is None:
+        return None
+    voucher = dict(run["voucher"])  # its "rates" by origin re-price the share on the new offer
+    done = enqueue_run(
+        uow,
+        request_id=run["request_id"],
+        tenant_id=run["tenant_id"],
+        offer_id=chosen.offer_id,
+        spec=spec,
+        fallback=policy,
+        voucher=voucher,
+        attempt=run["attempt"] + 1,
+        checkpoint_uri=run["checkpoint_uri"],
+    )
+    return done.run
+
+
+def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, Any]:
+    """The tenant stops a run: a queued run ends now; a running one at its agent's next beat."""
+    run = to_dict(_row(uow, run_id, lock=True))
+    if not (
+        who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == run["tenant_id"])
+    ):
+        raise PermissionDenied(f"{who.role} may not cancel run {run_id}")
+    if run["status"] == RunStatus.QUEUED:
+        run = _finish(uow, run, ExitClass.CANCELLED, "cancelled by the tenant", "")
+    elif run["status"] in ACTIVE_STATUSES:
+        uow.conn.execute(update(runs).where(runs.c.id == run_id).values(cancel_requested=1))
+        run = get_run(uow, run_id)
+    uow.commit()
+    return run
+
+
+def visible_run(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, Any]:
+    run = get_run(uow, run_id)
+    org = {Role.TENANT: run["tenant_id"], Role.PROVIDER: run["provider_id"]}.get(who.role)
+    if who.role == Role.AGENT:
+        org = run["site_id"]
+    if who.role not in (Role.OFFICER, Role.REVIEWER, Role.AUDITOR) and who.org_id != org:
+        raise PermissionDenied(f"{who.role} may not read run {run_id}")
+    return {**run, "usage": usage_of(uow, run_id)}
+
+
+def runs_of_request(uow: UnitOfWork, request_id: str) -> list[dict[str, Any]]:
+    stmt = select(runs).where(runs.c.request_id == request_id).order_by(runs.c.attempt)
+    return [to_dict(r) for r in uow.conn.execute(stmt)]

@@ -1,0 +1,161 @@
+"""The run queue and agent protocol, on SQLite and PostgreSQL, with a real local agent."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from suanli.agent.backends.local import LocalBackend
+from suanli.domain.jobs import JobSpec, cost_fen
+from suanli.errors import ConflictError
+from suanli.services import ledger, runs, settlement
+from suanli.store.uow import UnitOfWork
+from tests.agent_support import (
+    TENANT,
+    fund,
+    ledger_breaks,
+    make_agent,
+    train_command,
+)
+
+
+def _enqueue(engine, request_id="req-1", offer_id="bj-zgc-1-910b", **kw):
+    spec = kw.pop("spec", JobSpec(command=("true",), accelerators=2, time_limit_s=600))
+    with UnitOfWork(engine) as uow:
+        done = runs.enqueue_run(
+            uow, request_id=request_id, tenant_id=TENANT, offer_id=offer_id, spec=spec, **kw
+        )
+        uow.commit()
+    assert done.run is not None, done.reason
+    return done.run
+
+
+def test_lease_protocol_usage_and_settlement(world, engine):
+    voucher = fund(engine)
+    run = _enqueue(engine, voucher=voucher)
+    # 2 x 910B at 900 fen/h for 600 s: 300 fen held; domestic voucher rate 3/10.
+    assert {p: h["amount"] for p, h in run["holds"].items()} == {"voucher": 90, "wallet": 210}
+    assert _enqueue(engine, voucher=voucher)["id"] == run["id"]  # idempotent
+    with UnitOfWork(engine) as uow:
+        assert runs.lease_next(uow, "bj-yz-1", "a", 30) is None  # another site
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        uow.commit()
+    assert lease["id"] == run["id"] and lease["next_seq"] == 1
+    lid = lease["lease_id"]
+    with UnitOfWork(engine) as uow:
+        runs.report_status(uow, run["id"], lid, "running")
+        runs.report_usage(uow, run["id"], lid, 1, accelerator_seconds=180, wall_seconds=90)
+        runs.report_usage(uow, run["id"], lid, 1, accelerator_seconds=180, wall_seconds=90)
+        with pytest.raises(ConflictError):
+            runs.report_usage(uow, run["id"], lid, 1, accelerator_seconds=1, wall_seconds=1)
+        with pytest.raises(ConflictError):
+            runs.heartbeat(uow, run["id"], "not-the-lease", 30)
+        runs.report_usage(uow, run["id"], lid, 2, accelerator_seconds=180, wall_seconds=90)
+        done = runs.complete(uow, run["id"], lid, "success")
+        again = runs.complete(uow, run["id"], lid, "success")  # a retried completion
+        uow.commit()
+    # 360 accelerator-seconds at 900 fen/h = 90 fen: 27 from the voucher, 63 from the wallet.
+    assert cost_fen(900, Fraction(360)) == 90
+    assert (done["billed_fen"], done["voucher_fen"], done["wallet_fen"]) == (90, 27, 63)
+    assert again["billed_fen"] == 90 and done["status"] == "succeeded"
+    with UnitOfWork(engine) as uow:
+        assert ledger.balance(uow, settlement.receivable_account("bj-zhongguancun-dc"))
+        recv = ledger.get_account(uow, settlement.receivable_account("bj-zhongguancun-dc"))
+        assert (recv.posted_credits, recv.pending_credits) == (90, 0)
+    assert ledger_breaks(engine) == []
+
+
+def test_expired_lease_requeues_and_refuses_late_reports(world, engine):
+    fund(engine)
+    run = _enqueue(engine)
+    with UnitOfWork(engine) as uow:
+        first = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1)
+        runs.report_usage(
+            uow, run["id"], first["lease_id"], 1, accelerator_seconds=4, wall_seconds=2
+        )
+        uow.commit()
+    time.sleep(1.1)
+    with UnitOfWork(engine) as uow:
+        second = runs.lease_next(uow, "bj-zgc-1", "agent-2", 30)
+        uow.commit()
+    assert second["id"] == run["id"] and second["next_seq"] == 2 and second["leases"] == 2
+    with UnitOfWork(engine) as uow, pytest.raises(ConflictError):
+        runs.report_usage(
+            uow, run["id"], first["lease_id"], 2, accelerator_seconds=1, wall_seconds=1
+        )
+    with UnitOfWork(engine) as uow, pytest.raises(ConflictError):
+        runs.complete(uow, run["id"], first["lease_id"], "success")
+
+
+def test_local_agent_runs_a_training_job_over_http(world, api, tmp_path: Path):
+    voucher = fund(api.engine)
+    spec = {"command": train_command(30), "accelerators": 1, "time_limit_s": 120}
+    body = {"request_id": "train-1", "tenant_id": TENANT, "offer_id": "bj-zgc-1-910b",
+            "spec": spec, "voucher": voucher}  # fmt: skip
+    assert api.http.post("/api/v1/jobs", json=body, headers=api.token("tenant", "lingxi-robotics")
+                         ).status_code == 403  # fmt: skip
+    resp = api.http.post("/api/v1/jobs", json=body, headers=api.token("tenant", TENANT))
+    assert resp.status_code == 201, resp.text
+    agent = make_agent(api.http, api.engine, "bj-zgc-1", LocalBackend(devices=2), tmp_path)
+    done = agent.run_once(wait_s=1)
+    assert done["status"] == "succeeded" and done["exit_class"] == "success"
+    output = (tmp_path / "train-1-a1.out").read_text()
+    assert "done steps=30" in output
+    assert sorted(p.name for p in Path(done["checkpoint_uri"]).glob("step-*.npz"))[-1] == (
+        "step-00000030.npz"
+    )
+    run = api.http.get("/api/v1/runs/train-1-a1", headers=api.token("tenant", TENANT)).json()
+    used = sum(Fraction(str(u["accelerator_seconds"])) for u in run["usage"])
+    assert used > 0 and run["billed_fen"] == cost_fen(900, used)
+    assert ledger_breaks(api.engine) == []
+
+
+def test_stack_error_falls_back_to_a_foreign_offer_from_the_checkpoint(world, api, tmp_path):
+    voucher = fund(api.engine)
+    cmd = train_command(40, fail_at_step=25, fail_on="huawei")
+    spec = {"command": cmd, "accelerators": 1, "time_limit_s": 120}
+    body = {"request_id": "fb-1", "tenant_id": TENANT, "offer_id": "bj-zgc-1-910b",
+            "spec": spec, "fallback": ["foreign"], "voucher": voucher}  # fmt: skip
+    assert api.http.post("/api/v1/jobs", json=body, headers=api.token("officer")).status_code == 201
+    first = make_agent(api.http, api.engine, "bj-zgc-1", LocalBackend(), tmp_path).run_once(1)
+    assert first["exit_class"] == "stack_error" and first["next_run_id"] == "fb-1-a2"
+    with UnitOfWork(api.engine) as uow:
+        second = runs.get_run(uow, "fb-1-a2")
+    assert second["accelerator_id"] == "nvidia-l20-48gb"  # the cheapest foreign offer
+    assert second["voucher"]["rate"] == "1/5"  # re-priced for a foreign chip
+    done = make_agent(api.http, api.engine, second["site_id"], LocalBackend(), tmp_path).run_once(1)
+    assert done["status"] == "succeeded"
+    assert "resumed from step-00000020.npz" in (tmp_path / "fb-1-a2.out").read_text()
+    with UnitOfWork(api.engine) as uow:
+        for run in runs.runs_of_request(uow, "fb-1"):  # each attempt metered and billed once
+            used = sum(
+                Fraction(str(u["accelerator_seconds"])) for u in runs.usage_of(uow, run["id"])
+            )
+            assert used > 0 and run["settled_at"] is not None
+            assert run["billed_fen"] == cost_fen(run["price_fen_per_accel_hour"], used)
+    assert ledger_breaks(api.engine) == []
+
+
+def test_tenant_cancels_a_running_job_and_pays_for_what_ran(world, api, tmp_path):
+    fund(api.engine)
+    spec = {"command": train_command(1000, step_s=0.05), "accelerators": 1, "time_limit_s": 120}
+    body = {"request_id": "cx-1", "tenant_id": TENANT, "offer_id": "bj-zgc-1-910b", "spec": spec}
+    tenant = api.token("tenant", TENANT)
+    assert api.http.post("/api/v1/jobs", json=body, headers=tenant).status_code == 201
+    agent = make_agent(api.http, api.engine, "bj-zgc-1", LocalBackend(), tmp_path)
+    import threading
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(done=agent.run_once(1)))
+    thread.start()
+    time.sleep(1.5)
+    assert api.http.post("/api/v1/runs/cx-1-a1/cancel", headers=tenant).status_code == 200
+    thread.join(timeout=30)
+    done = result["done"]
+    assert done["status"] == "cancelled" and done["billed_fen"] >= 0
+    run = api.http.get("/api/v1/runs/cx-1-a1", headers=tenant).json()
+    assert sum(u["wall_seconds"] for u in run["usage"]) > 1
+    assert ledger_breaks(api.engine) == []
