@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from suanli.cli import catalog, core, registry
+from suanli.cli import agent, catalog, core, registry
 from suanli.cli import estimate as estimate
+from suanli.cli import programs as programs
 
 app = typer.Typer(
     name="suanli",
@@ -15,9 +16,11 @@ app = typer.Typer(
 )
 
 core.register(app)
+agent.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
 app.add_typer(estimate.app, name="estimate")
+programs.register(app)
 
 
 def main() -> None:

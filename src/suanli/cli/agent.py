@@ -1,0 +1,131 @@
+"""``suanli agent run``: a site agent; ``suanli statement``: monthly statements of runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from suanli.cli.common import console, handle_errors, print_json, unit_of_work
+from suanli.domain.money import Money
+from suanli.domain.roles import SYSTEM
+from suanli.errors import ValidationError
+
+app = typer.Typer(help="The site agent: lease runs, run them on the site's backend, report.")
+
+
+def _backend(name: str, slurm_conf: str | None, devices: int):  # type: ignore[no-untyped-def]
+    if name == "local":
+        from suanli.agent.backends.local import LocalBackend
+
+        return LocalBackend(devices=devices)
+    if name == "slurm":
+        from suanli.agent.backends.slurm import SlurmBackend
+
+        return SlurmBackend(slurm_conf=slurm_conf)
+    raise ValidationError("backend", "must be local or slurm")
+
+
+@app.command("run")
+@handle_errors
+def run(
+    site: Annotated[str, typer.Option(help="the site this agent serves")],
+    backend: Annotated[str, typer.Option(help="local or slurm")] = "local",
+    api: Annotated[str | None, typer.Option(help="API base URL; default: in-process")] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="SUANLI_AGENT_TOKEN", help="agent token")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="run one job, then exit")] = False,
+    workdir: Annotated[Path, typer.Option(help="job outputs and checkpoints")] = Path("var/agent"),
+    lease_s: Annotated[float, typer.Option(help="lease length, seconds")] = 30.0,
+    wait_s: Annotated[float, typer.Option(help="long-poll wait for work, seconds")] = 10.0,
+    slurm_conf: Annotated[str | None, typer.Option(help="SLURM_CONF for the slurm backend")] = None,
+    devices: Annotated[int, typer.Option(help="accelerators of the local backend")] = 8,
+) -> None:
+    """Serve one site: lease runs, run them, report usage, complete."""
+    import httpx
+
+    from suanli.agent.loop import Agent, AgentApi
+
+    if api is None:
+        from fastapi.testclient import TestClient
+
+        from suanli.api.app import create_app
+        from suanli.services.tokens import create_token
+
+        client: httpx.Client = TestClient(create_app())
+        if token is None:
+            with unit_of_work() as uow:
+                token = create_token(uow, "agent", site, "embedded agent")
+                uow.commit()
+    else:
+        client = httpx.Client(base_url=api, timeout=wait_s + 60)
+    if token is None:
+        raise ValidationError("token", "an agent token is needed with --api")
+    agent = Agent(
+        AgentApi(client, token),
+        _backend(backend, slurm_conf, devices),
+        site,
+        workdir.resolve(),
+        lease_s=lease_s,
+        log=lambda line: console.print(line, highlight=False),
+    )
+    console.print(f"agent {agent.agent_id} serving site {site} on {backend}", highlight=False)
+    if once:
+        while agent.run_once(wait_s) is None:
+            pass
+        return
+    agent.run_forever(wait_s)
+
+
+@handle_errors
+def statement(
+    month: Annotated[str, typer.Option(help="YYYY-MM; default this month")] = "",
+    tenant: Annotated[str | None, typer.Option(help="tenant id")] = None,
+    provider: Annotated[str | None, typer.Option(help="provider id")] = None,
+    program: Annotated[str | None, typer.Option(help="voucher program id")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """A monthly statement of settled runs for a tenant, a provider or a program."""
+    from suanli.services.statements import statement as build
+    from suanli.services.statements import to_csv
+
+    month = month or datetime.now(UTC).strftime("%Y-%m")
+    with unit_of_work() as uow:
+        result = build(uow, SYSTEM, month, tenant=tenant, provider=provider, program=program)
+    if as_csv:
+        typer.echo(to_csv(result), nl=False)
+    elif as_json:
+        print_json(result)
+    else:
+        print_statement(result)
+
+
+def print_statement(result: dict[str, Any], console_: Console = console) -> None:
+    table = Table(title=f"Statement {result['party']} {result['month']}")
+    for col in ("run", "accelerator", "exit", "accel-s", "billed", "voucher", "wallet"):
+        table.add_column(col)
+    for line in result["lines"]:
+        table.add_row(
+            line["run_id"],
+            line["accelerator_id"],
+            line["exit_class"],
+            f"{line['accelerator_seconds']:.1f}",
+            *(str(Money(line[k], line["currency"])) for k in _MONEY),
+        )
+    currency = result["lines"][0]["currency"] if result["lines"] else "CNY"
+    table.add_row("total", "", "", "", *(str(Money(result["totals"][k], currency)) for k in _MONEY))
+    console_.print(table)
+
+
+_MONEY = ("billed_fen", "voucher_fen", "wallet_fen")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="agent")
+    root.command("statement")(statement)

@@ -1,0 +1,90 @@
+"""Monthly statements of settled runs, per tenant, provider or voucher program.
+
+One line per run (so every attempt of a job that fell back appears), with the metered
+accelerator-seconds and how its cost was paid: the voucher's share and the wallet's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from suanli.domain.roles import READ_ALL_ROLES, Principal
+from suanli.errors import PermissionDenied, ValidationError
+from suanli.store.tables.runs import run_usage, runs
+from suanli.store.uow import UnitOfWork
+
+COLUMNS = (
+    "run_id", "request_id", "attempt", "tenant_id", "provider_id", "site_id", "offer_id",
+    "accelerator_id", "exit_class", "finished_at", "accelerator_seconds",
+    "price_fen_per_accel_hour", "currency", "billed_fen", "voucher_fen", "wallet_fen",
+    "program_id",
+)  # fmt: skip
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise ValidationError("month", "must be YYYY-MM") from exc
+    end = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    return start, end
+
+
+def statement(
+    uow: UnitOfWork,
+    who: Principal,
+    month: str,
+    *,
+    tenant: str | None = None,
+    provider: str | None = None,
+    program: str | None = None,
+) -> dict[str, Any]:
+    if sum(x is not None for x in (tenant, provider, program)) != 1:
+        raise ValidationError("party", "give exactly one of tenant, provider or program")
+    party = tenant or provider or program or ""
+    if who.role not in READ_ALL_ROLES and (program is not None or who.org_id != party):
+        raise PermissionDenied(f"{who.role} may not read the statement of {party}")
+    start, end = month_bounds(month)
+    used = (
+        select(run_usage.c.run_id, func.sum(run_usage.c.accelerator_seconds).label("acc_s"))
+        .group_by(run_usage.c.run_id)
+        .subquery()
+    )
+    stmt = (
+        select(runs, func.coalesce(used.c.acc_s, 0).label("accelerator_seconds"))
+        .outerjoin(used, used.c.run_id == runs.c.id)
+        .where(runs.c.settled_at.is_not(None))
+        .where(runs.c.finished_at >= start, runs.c.finished_at < end)
+        .order_by(runs.c.finished_at, runs.c.id)
+    )
+    if tenant is not None:
+        stmt = stmt.where(runs.c.tenant_id == tenant)
+    if provider is not None:
+        stmt = stmt.where(runs.c.provider_id == provider)
+    lines = []
+    for row in uow.conn.execute(stmt):
+        m = row._mapping
+        program_id = (m["voucher"] or {}).get("program_id", "")
+        if program is not None and program_id != program:
+            continue
+        line = {c: m[c] for c in COLUMNS if c in m}
+        line["program_id"] = program_id
+        line["accelerator_seconds"] = round(float(m["accelerator_seconds"]), 3)
+        line["finished_at"] = m["finished_at"].replace(tzinfo=UTC).isoformat(timespec="seconds")
+        lines.append(line)
+    money = ("billed_fen", "voucher_fen", "wallet_fen")
+    totals = {k: sum(int(x[k] or 0) for x in lines) for k in money}
+    return {"party": party, "month": month, "lines": lines, "totals": totals}
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result["lines"])
+    return out.getvalue()
