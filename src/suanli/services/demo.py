@@ -22,6 +22,7 @@ from suanli.paths import data_dir, var_dir
 from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
 from suanli.services.demo_estimates import step_estimates
+from suanli.services.demo_programs import step_programs
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
 from suanli.store.uow import UnitOfWork
@@ -121,6 +122,7 @@ def step_tokens(ctx: DemoContext) -> None:
 
 STEPS: list[Step] = [step_catalog, step_world, step_tokens]
 STEPS.append(step_estimates)
+STEPS.append(step_programs)
 
 
 def step_next(ctx: DemoContext) -> None:
