@@ -143,3 +143,19 @@ def world(engine: Engine) -> Engine:
 
     load_world(engine)
     return engine
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[object]:
+    """A real single-node Slurm (munged, slurmctld, slurmd) for the session."""
+    from tests.slurm_cluster import SlurmCluster, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        names = ", ".join(missing)
+        pytest.skip(f"Slurm not installed (missing {names}); apt-get install slurm-wlm munge")
+    cluster = SlurmCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
