@@ -4,6 +4,8 @@ set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
+{ command -v sbatch && test -x /usr/sbin/slurmctld && test -x /usr/sbin/munged; } >/dev/null 2>&1 \
+  || need+=(slurm-wlm munge)  # the agent tests start a real single-node Slurm
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
