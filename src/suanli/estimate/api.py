@@ -35,8 +35,11 @@ REFERENCE_PARAMS_B = 7.0  # the workload relative_speed compares chips on
 REFERENCE_COUNT = 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Estimate:
+    """One feasible estimate. Read-only by convention: not ``frozen`` because a frozen
+    dataclass of this size costs several microseconds to build, once per offer in a quote."""
+
     accelerator_id: str
     kind: str
     flops: float

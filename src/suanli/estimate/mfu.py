@@ -63,8 +63,8 @@ def family_of(acc: Accelerator) -> str:
     return FAMILIES.get(acc.id, acc.id)
 
 
-@dataclass(frozen=True, slots=True)
-class Utilization:
+@dataclass(slots=True)
+class Utilization:  # read-only by convention; not frozen to stay cheap per offer
     value: float
     sigma_log: float  # standard deviation of log(hours), for p10/p90
     family: str
