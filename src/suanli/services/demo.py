@@ -21,6 +21,7 @@ from suanli.domain.roles import SYSTEM
 from suanli.paths import data_dir, var_dir
 from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
+from suanli.services.demo_agents import step_agents
 from suanli.services.demo_estimates import step_estimates
 from suanli.services.demo_programs import step_programs
 from suanli.store.db import make_engine
@@ -123,6 +124,7 @@ def step_tokens(ctx: DemoContext) -> None:
 STEPS: list[Step] = [step_catalog, step_world, step_tokens]
 STEPS.append(step_estimates)
 STEPS.append(step_programs)
+STEPS.append(step_agents)
 
 
 def step_next(ctx: DemoContext) -> None:

@@ -73,6 +73,7 @@ def statement(
         if program is not None and program_id != program:
             continue
         line = {c: m[c] for c in COLUMNS if c in m}
+        line["run_id"] = m["id"]
         line["program_id"] = program_id
         line["accelerator_seconds"] = round(float(m["accelerator_seconds"]), 3)
         line["finished_at"] = m["finished_at"].replace(tzinfo=UTC).isoformat(timespec="seconds")
