@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from suanli.cli import agent, catalog, core, registry
+from suanli.cli import calibrate as calibrate
 from suanli.cli import estimate as estimate
 from suanli.cli import programs as programs
 
@@ -20,6 +21,7 @@ agent.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
 app.add_typer(estimate.app, name="estimate")
+app.command("calibrate")(calibrate.calibrate)
 programs.register(app)
 
 
