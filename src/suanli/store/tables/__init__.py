@@ -4,6 +4,7 @@ from suanli.store.tables import (
     foundation,  # noqa: F401  (registers tables)
     ledger,  # noqa: F401
     runs,  # noqa: F401
+    vouchers,  # noqa: F401
 )
 from suanli.store.tables.base import metadata
 

@@ -1,0 +1,428 @@
+"""Apply for a voucher, review the application, and use the voucher that approval issues.
+
+``apply`` judges the tenant's facts at once (every rule's verdict is stored, pass or fail) and
+computes what the program's rates pay on the stated contract. ``review`` approves an amount or
+rejects with a reason; approval locks the program's budget and the tenant's cap
+(``services.awards``), then issues the voucher through the ledger in the same transaction:
+the first tranche is paid into the voucher's account, later tranches are held on the budget
+(a pending transfer without timeout) until a reviewer releases them after their milestone.
+
+Use cases (``apply``, ``review``, ``release_tranche``, ``spend_voucher``) commit at their end;
+a refusal or an error leaves the database as it was. Retries are idempotent by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from suanli.domain.registry import Provider, Tenant, check_id
+from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.domain.subsidy import Contract, SubsidyDecision
+from suanli.domain.vouchers import (
+    Application,
+    ReviewResult,
+    Status,
+    Voucher,
+    check_limits,
+    tranche_amounts,
+    voucher_validity,
+)
+from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.ledger.model import Balance, TransferOutcome
+from suanli.services import awards, ledger
+from suanli.services.programs import subsidy_for_contract
+from suanli.services.settlement import receivable_account
+from suanli.store.repositories import registry as registry_repo
+from suanli.store.repositories import vouchers as repo
+from suanli.store.uow import UnitOfWork
+
+Decision = Literal["approve", "reject"]
+REVIEWERS = frozenset({Role.REVIEWER, Role.OFFICER})
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """A review's result code and reason, with the stored records it touched."""
+
+    result: ReviewResult
+    reason: str = ""
+    application: Application | None = None
+    voucher: Voucher | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+def aware_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValidationError("now", "must be timezone-aware")
+    return now
+
+
+def positive_fen(field: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"must be a whole number of fen, got {value!r}")
+    if value <= 0:
+        raise ValidationError(field, f"must be positive, got {value}")
+    if value >= 2**62:
+        raise ValidationError(field, f"{value} is too large")
+    return value
+
+
+def acting_for(who: Principal, org_id: str, what: str) -> None:
+    """Tenants act only for themselves; officers for anyone; no one else writes here."""
+    if who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == org_id):
+        return
+    raise PermissionDenied(f"{who.role} may not {what} for {org_id}")
+
+
+def registered_tenant(uow: UnitOfWork, tenant_id: str, field: str) -> Tenant:
+    tenant = registry_repo.get(uow.conn, Tenant, tenant_id)
+    if tenant is None or tenant.retired_at is not None:
+        raise ValidationError(field, f"unknown tenant {tenant_id!r}")
+    return tenant
+
+
+def contract_json(contract: Contract) -> dict[str, Any]:
+    return {
+        "provider_id": contract.provider_id,
+        "accelerator_id": contract.accelerator_id,
+        "accelerator_hours": str(contract.accelerator_hours),
+        "amount_fen": contract.amount_fen,
+        "currency": contract.currency,
+        "start_on": contract.start_on.isoformat(),
+        "end_on": None if contract.end_on is None else contract.end_on.isoformat(),
+    }
+
+
+def verdicts_json(decision: SubsidyDecision) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"check": v.check, "passed": v.passed, "reason": v.reason} for v in decision.reasons
+    )
+
+
+def apply(
+    uow: UnitOfWork,
+    who: Principal,
+    *,
+    application_id: str,
+    program_id: str,
+    tenant_id: str,
+    requested_fen: int,
+    contract: Contract,
+    tier: str | None = None,
+    now: datetime | None = None,
+) -> Application:
+    """File an application; eligibility and entitlement are decided now and stored."""
+    check_id(application_id, "application_id")
+    positive_fen("requested_fen", requested_fen)
+    program = awards.known_program(program_id)
+    if program.kind == "purchase-subsidy":
+        raise ValidationError("program_id", f"{program_id} subsidises purchases: file a claim")
+    if contract.currency != program.currency:
+        raise ValidationError(
+            "contract.currency", f"program {program_id} pays in {program.currency}"
+        )
+    acting_for(who, tenant_id, "apply")
+    tenant = registered_tenant(uow, tenant_id, "tenant_id")
+    facts = {"contract": contract_json(contract), "tier": tier}
+    existing = repo.get(uow.conn, Application, application_id)
+    if existing is not None:
+        asked = (existing.program_id, existing.tenant_id, existing.requested_fen, existing.facts)
+        if asked == (program_id, tenant_id, requested_fen, facts):
+            return existing
+        raise ConflictError(f"application {application_id} exists with other content")
+    at = aware_now(now)
+    decision = subsidy_for_contract(
+        uow, program_id, tenant, contract,
+        already_subsidised_this_year_fen=awards.already_awarded(uow, program, tenant_id, at.date()),
+        milestones=frozenset(t.on for t in program.tranches), tier=tier,
+    )  # fmt: skip
+    application = Application(
+        id=application_id, program_id=program_id, tenant_id=tenant_id,
+        requested_fen=requested_fen, currency=program.currency, facts=facts,
+        eligible=decision.eligible, reasons=verdicts_json(decision), lines=decision.lines,
+        entitled_fen=decision.subsidy_fen,
+        status=Status.PENDING if decision.eligible else Status.INELIGIBLE, created_at=at,
+    )  # fmt: skip
+    repo.add(uow.conn, application)
+    uow.commit()
+    return application
+
+
+def check_decision(decision: str, amount_fen: int | None, reason: str) -> None:
+    if decision not in ("approve", "reject"):
+        raise ValidationError("decision", "must be 'approve' or 'reject'")
+    if decision == "approve" and amount_fen is not None:
+        positive_fen("amount_fen", amount_fen)
+    if decision == "reject" and not reason.strip():
+        raise ValidationError("reason", "a rejection needs a reason")
+
+
+def same_decision(
+    status: Status, approved_fen: int | None, stored_reason: str, decision: str,
+    amount_fen: int | None, reason: str,
+) -> bool:  # fmt: skip
+    if decision == "approve":
+        return status is Status.APPROVED and amount_fen in (None, approved_fen)
+    return status is Status.REJECTED and stored_reason == reason.strip()
+
+
+def review(
+    uow: UnitOfWork,
+    who: Principal,
+    application_id: str,
+    decision: Decision,
+    *,
+    amount_fen: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> ReviewOutcome:
+    """Approve (``amount_fen``; default: the smaller of asked and entitled) or reject."""
+    if who.role not in REVIEWERS:
+        raise PermissionDenied(f"{who.role} may not review applications")
+    check_decision(decision, amount_fen, reason)
+    app = repo.get(uow.conn, Application, application_id, lock=True)
+    if app is None:
+        raise NotFoundError("application", application_id)
+    if app.status in (Status.APPROVED, Status.REJECTED):
+        args = (app.status, app.approved_fen, app.decision_reason, decision, amount_fen, reason)
+        if same_decision(*args):
+            voucher = repo.get(uow.conn, Voucher, app.voucher_id) if app.voucher_id else None
+            return ReviewOutcome(ReviewResult.EXISTS, "already decided so", app, voucher)
+        raise ConflictError(f"application {application_id} was already {app.status}")
+    if app.status is Status.INELIGIBLE:
+        failed = "; ".join(r["reason"] for r in app.reasons if not r["passed"])
+        return ReviewOutcome(ReviewResult.NOT_PENDING, f"not eligible: {failed}", app)
+    at = aware_now(now)
+    decided = replace(app, decided_by=who.token_id or who.role.value, decided_at=at)
+    if decision == "reject":
+        rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
+        repo.replace(uow.conn, rejected)
+        uow.commit()
+        return ReviewOutcome(ReviewResult.OK, rejected.decision_reason, rejected)
+    amount = amount_fen if amount_fen is not None else min(app.requested_fen, app.entitled_fen)
+    outcome = _approve(uow, decided, amount, reason, at)
+    if outcome.ok:
+        uow.commit()
+    else:
+        uow.rollback()
+    return outcome
+
+
+def _approve(
+    uow: UnitOfWork, app: Application, amount_fen: int, reason: str, at: datetime
+) -> ReviewOutcome:
+    program = awards.known_program(app.program_id)
+    if amount_fen <= 0:
+        return ReviewOutcome(ReviewResult.OVER_ENTITLEMENT, "the program pays nothing here", app)
+    limits = awards.lock_limits(uow, program, app.tenant_id, at.date())
+    refusal = check_limits(
+        amount_fen, app.currency, requested_fen=app.requested_fen,
+        entitled_fen=app.entitled_fen, budget_left_fen=limits.budget_left_fen,
+        cap_left_fen=limits.cap_left_fen,
+    )  # fmt: skip
+    if refusal is not None:
+        return ReviewOutcome(refusal.result, refusal.reason, app)
+    voucher_id = f"v-{app.id}"
+    account_id = voucher_account_id(voucher_id)
+    ledger.open_account(uow, account_id, "voucher", app.currency, app.tenant_id, now=at)
+    released = 0
+    for milestone, part in tranche_amounts(amount_fen, program.tranches):
+        if part == 0:
+            continue
+        first = milestone == "award"
+        transfer_id = f"issue:{voucher_id}" if first else _tranche_hold(voucher_id, milestone)
+        paid = awards.pay(uow, limits, transfer_id, account_id, part, pending=not first)
+        if not paid.ok:
+            why = f"{paid.result}: {paid.reason}"
+            return ReviewOutcome(ReviewResult.LEDGER_REFUSED, why, app)
+        released += part if first else 0
+    awards.commit(uow, limits, amount_fen)
+    valid_from, valid_until = voucher_validity(program, at.date())
+    voucher = Voucher(
+        voucher_id, app.id, app.program_id, app.tenant_id, app.currency, amount_fen, released,
+        ("award",), valid_from, valid_until, account_id, at,
+    )  # fmt: skip
+    repo.add(uow.conn, voucher)
+    approved = replace(
+        app, status=Status.APPROVED, approved_fen=amount_fen, voucher_id=voucher_id,
+        decision_reason=reason.strip(),
+    )  # fmt: skip
+    repo.replace(uow.conn, approved)
+    return ReviewOutcome(ReviewResult.OK, "voucher issued", approved, voucher)
+
+
+def _tranche_hold(voucher_id: str, milestone: str) -> str:
+    return f"tranche:{voucher_id}:{milestone}"
+
+
+def release_tranche(
+    uow: UnitOfWork, who: Principal, voucher_id: str, milestone: str, *, now: datetime | None = None
+) -> Voucher:
+    """Release the tranche held for ``milestone`` (e.g. after the progress report)."""
+    if who.role not in REVIEWERS:
+        raise PermissionDenied(f"{who.role} may not release tranches")
+    voucher = repo.get(uow.conn, Voucher, voucher_id, lock=True)
+    if voucher is None:
+        raise NotFoundError("voucher", voucher_id)
+    program = awards.known_program(voucher.program_id)
+    later = [t.on for t in program.tranches if t.on != "award"]
+    if milestone not in later:
+        known = ", ".join(later) or "none"
+        raise ValidationError("milestone", f"{voucher.program_id} has no such tranche; has {known}")
+    if milestone in voucher.milestones:
+        return voucher
+    hold_id = _tranche_hold(voucher_id, milestone)
+    posted = ledger.post_pending(
+        uow, f"release:{voucher_id}:{milestone}", hold_id, now=aware_now(now)
+    )
+    if not posted.ok or posted.transfer is None:
+        raise ConflictError(f"tranche {milestone} of {voucher_id}: {posted.result} {posted.reason}")
+    released = replace(
+        voucher,
+        released_fen=voucher.released_fen + posted.transfer.amount_minor,
+        milestones=(*voucher.milestones, milestone),
+    )
+    repo.replace(uow.conn, released)
+    uow.commit()
+    return released
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def get_application(uow: UnitOfWork, who: Principal, application_id: str) -> Application:
+    app = repo.get(uow.conn, Application, application_id)
+    if app is None:
+        raise NotFoundError("application", application_id)
+    if not who.can_read_org(app.tenant_id):
+        raise PermissionDenied(f"{who.role} may not read application {application_id}")
+    return app
+
+
+def _own(who: Principal, tenant_id: str | None) -> str | None:
+    """Tenants see only their own records, whatever they ask for."""
+    if who.role in READ_ALL_ROLES:
+        return tenant_id
+    if tenant_id not in (None, who.org_id):
+        raise PermissionDenied(f"{who.role} may not read records of {tenant_id}")
+    return who.org_id or "\x00"
+
+
+def list_applications(
+    uow: UnitOfWork,
+    who: Principal,
+    *,
+    tenant_id: str | None = None,
+    program_id: str | None = None,
+    status: str | None = None,
+) -> list[Application]:
+    if status is not None and status not in {s.value for s in Status}:
+        raise ValidationError("status", f"must be one of {', '.join(s.value for s in Status)}")
+    return repo.list_all(
+        uow.conn, Application, tenant_id=_own(who, tenant_id), program_id=program_id,
+        status=status,
+    )  # fmt: skip
+
+
+def vouchers_for(
+    uow: UnitOfWork, who: Principal, tenant_id: str | None = None, program_id: str | None = None
+) -> list[Voucher]:
+    return repo.list_all(uow.conn, Voucher, tenant_id=_own(who, tenant_id), program_id=program_id)
+
+
+def voucher_account_id(voucher_id: str) -> str:
+    return f"voucher:{voucher_id}"
+
+
+def get_voucher(uow: UnitOfWork, who: Principal, voucher_id: str) -> tuple[Voucher, Balance]:
+    voucher = repo.get(uow.conn, Voucher, voucher_id)
+    if voucher is None:
+        raise NotFoundError("voucher", voucher_id)
+    if not who.can_read_org(voucher.tenant_id):
+        raise PermissionDenied(f"{who.role} may not read voucher {voucher_id}")
+    return voucher, ledger.balance(uow, voucher.account_id)
+
+
+def usable_voucher(
+    uow: UnitOfWork, who: Principal, voucher_id: str, currency: str, on: date
+) -> Voucher:
+    """The voucher, if ``who`` may spend it in ``currency`` on ``on``; else a clear error."""
+    voucher = repo.get(uow.conn, Voucher, voucher_id)
+    if voucher is None:
+        raise NotFoundError("voucher", voucher_id)
+    if who.role != Role.OFFICER and who.org_id != voucher.tenant_id:
+        raise PermissionDenied(f"voucher {voucher_id} belongs to another tenant")
+    if currency != voucher.currency:
+        raise ValidationError("currency", f"voucher {voucher_id} is in {voucher.currency}")
+    problem = voucher.validity_problem(on)
+    if problem is not None:
+        raise ValidationError("voucher_id", problem)
+    return voucher
+
+
+def spend_voucher(
+    uow: UnitOfWork,
+    who: Principal,
+    voucher_id: str,
+    *,
+    provider_id: str,
+    amount_fen: int,
+    currency: str,
+    transfer_id: str,
+    now: datetime | None = None,
+) -> TransferOutcome:
+    """Pay a provider from a voucher. Insufficient funds is a result; bad input an error."""
+    positive_fen("amount_fen", amount_fen)
+    at = aware_now(now)
+    voucher = usable_voucher(uow, who, voucher_id, currency, at.date())
+    provider = registry_repo.get(uow.conn, Provider, provider_id)
+    if provider is None or provider.retired_at is not None:
+        raise ValidationError("provider_id", f"unknown provider {provider_id!r}")
+    receivable = receivable_account(provider_id)
+    ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
+    outcome = ledger.transfer(
+        uow, transfer_id, voucher.account_id, receivable, amount_fen, currency,
+        memo=f"voucher {voucher_id}", now=at,
+    )  # fmt: skip
+    if outcome.ok:
+        uow.commit()
+    else:
+        uow.rollback()
+    return outcome
+
+
+def budget_view(uow: UnitOfWork, who: Principal, program_id: str) -> dict[str, Any]:
+    """Per year: budget, paid out, held for later tranches, left; and awards per entity."""
+    if who.role not in READ_ALL_ROLES:
+        raise PermissionDenied(f"{who.role} may not read program budgets")
+    program = awards.known_program(program_id)
+    years = []
+    for row in repo.budget_rows(uow.conn, program_id):
+        account = ledger.get_account(uow, row["account_id"])
+        years.append(
+            {
+                "year": row["year"],
+                "budget_fen": row["budget_fen"],
+                "account_id": row["account_id"],
+                "funded_fen": account.posted_credits,
+                "paid_fen": account.posted_debits,
+                "held_fen": account.pending_debits,
+                "left_fen": ledger.balance(uow, row["account_id"]).available_minor,
+            }
+        )
+    return {
+        "program_id": program_id,
+        "currency": program.currency,
+        "budget_per_year_fen": program.budget_per_year_fen,
+        "cap_per_entity_fen": program.cap_per_entity_fen,
+        "cap_period": program.cap_period,
+        "years": years,
+        "commitments": repo.commitments_of(uow.conn, program_id),
+    }
