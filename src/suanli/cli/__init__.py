@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from suanli.cli import agent, catalog, core, registry
+from suanli.cli import applications as applications
 from suanli.cli import calibrate as calibrate
 from suanli.cli import estimate as estimate
 from suanli.cli import programs as programs
@@ -23,6 +24,7 @@ app.add_typer(registry.offers_app, name="offers")
 app.add_typer(estimate.app, name="estimate")
 app.command("calibrate")(calibrate.calibrate)
 programs.register(app)
+applications.register(app)
 
 
 def main() -> None:
