@@ -24,6 +24,7 @@ from suanli.services.catalog import load_catalog
 from suanli.services.demo_agents import step_agents
 from suanli.services.demo_estimates import step_estimates
 from suanli.services.demo_programs import step_programs
+from suanli.services.demo_vouchers import step_vouchers
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
 from suanli.store.uow import UnitOfWork
@@ -124,6 +125,7 @@ def step_tokens(ctx: DemoContext) -> None:
 STEPS: list[Step] = [step_catalog, step_world, step_tokens]
 STEPS.append(step_estimates)
 STEPS.append(step_programs)
+STEPS.append(step_vouchers)
 STEPS.append(step_agents)
 
 
