@@ -10,6 +10,7 @@ from suanli.api import errors
 from suanli.api.routers import agents, catalog, registry
 from suanli.api.routers import applications as applications
 from suanli.api.routers import estimates as estimates
+from suanli.api.routers import ledger as ledger
 from suanli.api.routers import programs as programs
 from suanli.store.db import make_engine
 
@@ -26,7 +27,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (catalog, registry, agents, estimates, programs, applications):
+    for module in (catalog, registry, agents, estimates, programs, applications, ledger):
         api.include_router(module.router)
     app.include_router(api)
 

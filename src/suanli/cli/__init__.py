@@ -8,6 +8,7 @@ from suanli.cli import agent, catalog, core, registry
 from suanli.cli import applications as applications
 from suanli.cli import calibrate as calibrate
 from suanli.cli import estimate as estimate
+from suanli.cli import ledger as ledger
 from suanli.cli import programs as programs
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(estimate.app, name="estimate")
 app.command("calibrate")(calibrate.calibrate)
 programs.register(app)
 applications.register(app)
+ledger.register(app)
 
 
 def main() -> None:

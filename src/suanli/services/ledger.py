@@ -371,6 +371,17 @@ def visible_balances(
     return [balance_of(a) for a in list_accounts(uow, owner_id, kind)]
 
 
+def _readable(uow: UnitOfWork, who: Principal, account_id: str) -> Account:
+    account = get_account(uow, account_id)
+    if not who.can_read_org(account.owner_id or "\x00"):
+        raise PermissionDenied(f"{who.role} may not read ledger account {account_id}")
+    return account
+
+
+def visible_balance(uow: UnitOfWork, who: Principal, account_id: str) -> Balance:
+    return balance_of(_readable(uow, who, account_id))
+
+
 def visible_statement(
     uow: UnitOfWork,
     who: Principal,
@@ -378,7 +389,5 @@ def visible_statement(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> tuple[Balance, list[StatementLine]]:
-    account = get_account(uow, account_id)
-    if not who.can_read_org(account.owner_id or "\x00"):
-        raise PermissionDenied(f"{who.role} may not read ledger account {account_id}")
+    account = _readable(uow, who, account_id)
     return balance_of(account), account_statement(uow, account_id, since, until)
