@@ -1,0 +1,177 @@
+"""Cost every (request, pool) pair, keep each request's k cheapest, expand start slots.
+
+Pruning is what makes 10,000 requests × 1,000 pools tractable: the solver sees k pools per
+request, each with a few start slots, instead of ten million pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from suanli.placement.model import Candidates, FloatArray, Instance, IntArray, Pool, Request
+from suanli.placement.policy import Policy
+
+# (domestic rate, foreign rate) per program: the share of cost the program pays.
+Rates = Mapping[str, tuple[Fraction, Fraction]]
+_CHUNK = 2000  # requests costed at a time, to bound memory
+
+
+def hours_matrix(
+    requests: Sequence[Request], pools: Sequence[Pool], hours: Sequence[Mapping[str, float]]
+) -> FloatArray:
+    """Requests × pools hours from per-request mappings keyed by pool id (missing: infeasible)."""
+    out = np.full((len(requests), len(pools)), np.nan)
+    col = {p.id: j for j, p in enumerate(pools)}
+    for i, per_pool in enumerate(hours):
+        for pool_id, h in per_pool.items():
+            if pool_id in col:
+                out[i, col[pool_id]] = h
+    return out
+
+
+def _subsidy(cost_fen: IntArray, rate: Fraction) -> IntArray:
+    # Integer arithmetic, rounded down like suanli.domain.money.apply_rate.
+    return (cost_fen * rate.numerator) // rate.denominator
+
+
+def _feasible(
+    reqs: Sequence[Request], pools: Sequence[Pool], hours: FloatArray, dur: IntArray, n_slots: int
+) -> np.ndarray:
+    count = np.array([p.count for p in pools])
+    dom = np.array([p.domestic for p in pools])
+    ok = np.isfinite(hours) & (hours > 0)
+    for i, r in enumerate(reqs):
+        row = ok[i]
+        row &= count >= r.accels
+        if "domestic" not in r.allowed_origins:
+            row &= ~dom
+        if "foreign" not in r.allowed_origins:
+            row &= dom
+        if r.program is not None:
+            row &= np.array([not p.programs or r.program in p.programs for p in pools])
+        end = min(n_slots, r.deadline_slot if r.deadline_slot is not None else n_slots)
+        row &= r.submit_slot + dur[i] <= end
+    return ok
+
+
+def build_candidates(
+    requests: Sequence[Request],
+    pools: Sequence[Pool],
+    hours: FloatArray,
+    policy: Policy,
+    *,
+    n_slots: int,
+    slot_hours: float,
+    rates: Rates | None = None,
+    max_starts: int = 3,
+) -> Instance:
+    """An Instance over each request's k cheapest feasible pools, up to ``max_starts`` starts."""
+    rates = rates or {}
+    programs = tuple(sorted({r.program for r in requests if r.program is not None}))
+    prog_index = {p: i for i, p in enumerate(programs)}
+    price = np.array([p.price_fen_per_accel_hour for p in pools], dtype=np.int64)
+    dom = np.array([p.domestic for p in pools], dtype=bool)
+    scarce = np.array([p.scarce or p.accelerator_id in policy.scarce_models for p in pools])
+    k = min(policy.candidates_per_request, len(pools))
+    parts: list[dict[str, np.ndarray]] = []
+    for lo in range(0, len(requests), _CHUNK):
+        reqs = requests[lo : lo + _CHUNK]
+        h = hours[lo : lo + _CHUNK]
+        accels = np.array([r.accels for r in reqs], dtype=np.int64)
+        safe_h = np.where(np.isfinite(h), h, 0.0)
+        dur = np.ceil(safe_h / slot_hours - 1e-9).astype(np.int64).clip(min=1)
+        ok = _feasible(reqs, pools, h, dur, n_slots)
+        cost = np.rint(price[None, :] * accels[:, None] * safe_h).astype(np.int64)
+        subsidy = np.zeros_like(cost)
+        for i, r in enumerate(reqs):
+            if r.program is not None and r.program in rates:
+                d_rate, f_rate = rates[r.program]
+                subsidy[i] = np.where(dom, _subsidy(cost[i], d_rate), _subsidy(cost[i], f_rate))
+        net = np.where(ok, (cost - subsidy).astype(np.float64), np.inf)
+        best = np.argpartition(net, k - 1, axis=1)[:, :k] if k < len(pools) else None
+        cols = best if best is not None else np.tile(np.arange(len(pools)), (len(reqs), 1))
+        rows = np.repeat(np.arange(len(reqs)), cols.shape[1])
+        cols = cols.ravel()
+        keep = np.isfinite(net[rows, cols])
+        rows, cols = rows[keep], cols[keep]
+        submit = np.array([r.submit_slot for r in reqs], dtype=np.int64)[rows]
+        deadline = np.array(
+            [n_slots if r.deadline_slot is None else min(n_slots, r.deadline_slot) for r in reqs],
+            dtype=np.int64,
+        )[rows]
+        d = dur[rows, cols]
+        for j in range(max_starts):
+            start = submit + j
+            fits = start + d <= deadline
+            if not fits.any():
+                break
+            rr, cc, ss, dd = rows[fits], cols[fits], start[fits], d[fits]
+            parts.append(
+                {
+                    "request": rr + lo,
+                    "pool": cc,
+                    "start_slot": ss,
+                    "end_slot": ss + dd,
+                    "accels": accels[rr],
+                    "hours": h[rr, cc],
+                    "cost_fen": cost[rr, cc],
+                    "subsidy_fen": subsidy[rr, cc],
+                    "program": np.array(
+                        [prog_index.get(reqs[i].program or "", -1) for i in rr], dtype=np.int64
+                    ),
+                    "domestic": dom[cc],
+                    "scarce": scarce[cc],
+                    "wait_hours": (ss - submit[fits]) * slot_hours,
+                }
+            )
+    cands = _concat(parts)
+    order = np.lexsort((cands.start_slot, cands.pool, cands.request))
+    return Instance(
+        pools=tuple(pools),
+        requests=tuple(requests),
+        candidates=cands.take(order),
+        policy=policy,
+        n_slots=n_slots,
+        slot_hours=slot_hours,
+        programs=programs,
+        tenants=tuple(sorted({r.tenant for r in requests})),
+    )
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> Candidates:
+    names = (
+        "request",
+        "pool",
+        "start_slot",
+        "end_slot",
+        "accels",
+        "hours",
+        "cost_fen",
+        "subsidy_fen",
+        "program",
+        "domestic",
+        "scarce",
+        "wait_hours",
+    )
+    dtypes = (
+        np.int64,
+        np.int64,
+        np.int64,
+        np.int64,
+        np.int64,
+        np.float64,
+        np.int64,
+        np.int64,
+        np.int64,
+        bool,
+        bool,
+        np.float64,
+    )
+    arrays = {
+        n: (np.concatenate([p[n] for p in parts]) if parts else np.zeros(0)).astype(t)
+        for n, t in zip(names, dtypes, strict=True)
+    }
+    return Candidates(**arrays)
