@@ -141,13 +141,14 @@ def transfer(
         "timeout_s": timeout_s,
         "memo": memo,
     }
-    stored = repo.get_transfer(uow.conn, transfer_id)
-    if stored is not None:
-        return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
-
+    # The id is looked up only on a refusal or an insert conflict, to save a round trip on the
+    # common path; either way a retry is answered from the stored transfer.
     accounts = repo.lock_accounts(uow.conn, [debit_account_id, credit_account_id])
     refusal = _refusal(accounts, debit_account_id, credit_account_id, amount_minor, currency)
     if refusal is not None:
+        stored = repo.get_transfer(uow.conn, transfer_id)
+        if stored is not None:
+            return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
         return refusal
     at = _now(now)
     new = Transfer(
@@ -164,13 +165,18 @@ def transfer(
         memo=memo,
         created_at=at,
     )
-    if not repo.insert_transfer(uow.conn, new):  # a concurrent retry got there first
+    if not repo.insert_transfer(uow.conn, new):  # a retry, or a concurrent one got there first
         stored = repo.get_transfer(uow.conn, transfer_id)
         assert stored is not None
         return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
     side = "pending" if pending else "posted"
-    repo.add_to_totals(uow.conn, debit_account_id, **{f"{side}_debits": amount_minor})
-    repo.add_to_totals(uow.conn, credit_account_id, **{f"{side}_credits": amount_minor})
+    repo.add_to_pair(
+        uow.conn,
+        debit_account_id,
+        {f"{side}_debits": amount_minor},
+        credit_account_id,
+        {f"{side}_credits": amount_minor},
+    )
     return TransferOutcome(TransferResult.OK, new)
 
 
@@ -289,11 +295,12 @@ def _apply_resolution(
         return _replayed(stored, same)
     repo.resolve_hold(uow.conn, hold.id, new.status, now)
     posted = amount if posting else 0
-    repo.add_to_totals(
-        uow.conn, hold.debit_account_id, pending_debits=-hold.amount_minor, posted_debits=posted
-    )
-    repo.add_to_totals(
-        uow.conn, hold.credit_account_id, pending_credits=-hold.amount_minor, posted_credits=posted
+    repo.add_to_pair(
+        uow.conn,
+        hold.debit_account_id,
+        {"pending_debits": -hold.amount_minor, "posted_debits": posted},
+        hold.credit_account_id,
+        {"pending_credits": -hold.amount_minor, "posted_credits": posted},
     )
     return TransferOutcome(TransferResult.OK, new)
 

@@ -3,6 +3,9 @@
 Inserts use ``ON CONFLICT DO NOTHING`` and report whether a row was written: when a concurrent
 unit of work stored the same id (or resolved the same hold) first, PostgreSQL waits for it and
 the caller reads the winner instead of failing its whole transaction.
+
+The statements on the transfer path are built once with bound parameters: building a fresh
+statement per call cost more Python time than the database spent running it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, or_, select, update
+from sqlalchemy import Connection, Insert, Table, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
@@ -59,27 +62,60 @@ def _transfer(row: Any) -> Transfer:
     )
 
 
-def _insert_ignoring_conflicts(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt: Insert = dialect.insert(table).values(**values).on_conflict_do_nothing()
+def _insert_or_ignore(table: Table) -> dict[str, Insert]:
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    return conn.execute(stmt.returning(table.c.id)).first() is not None
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+
+
+_INSERT = {t.name: _insert_or_ignore(t) for t in (ledger_accounts, ledger_transfers)}
+_GET_ACCOUNT = select(ledger_accounts).where(ledger_accounts.c.id == bindparam("id"))
+_LOCK_ACCOUNTS = (
+    select(ledger_accounts)
+    .where(ledger_accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ledger_accounts.c.id)
+    .with_for_update()
+)
+_GET_TRANSFER = select(ledger_transfers).where(ledger_transfers.c.id == bindparam("id"))
+_TOTALS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+_ADD_TO_TOTALS = (
+    update(ledger_accounts)
+    .where(ledger_accounts.c.id == bindparam("account_id"))
+    .values({name: ledger_accounts.c[name] + bindparam(f"d_{name}") for name in _TOTALS})
+)
+
+
+def _case(name: str) -> Any:
+    c = ledger_accounts.c
+    return c[name] + case(
+        (c.id == bindparam("a_id"), bindparam(f"a_{name}")),
+        else_=bindparam(f"b_{name}"),
+    )
+
+
+_ADD_TO_PAIR = (
+    update(ledger_accounts)
+    .where(ledger_accounts.c.id.in_([bindparam("a_id"), bindparam("b_id")]))
+    .values({name: _case(name) for name in _TOTALS})
+)
+
+
+def _insert_ignoring_conflicts(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    stmt = _INSERT[table.name][conn.dialect.name]
+    return conn.execute(stmt, values).first() is not None
 
 
 def get_account(conn: Connection, account_id: str) -> Account | None:
-    row = conn.execute(select(ledger_accounts).where(ledger_accounts.c.id == account_id)).first()
+    row = conn.execute(_GET_ACCOUNT, {"id": account_id}).first()
     return None if row is None else _account(row)
 
 
 def lock_accounts(conn: Connection, account_ids: Iterable[str]) -> dict[str, Account]:
     """Read and lock accounts in id order, so two writers never wait on each other in a cycle."""
-    stmt = (
-        select(ledger_accounts)
-        .where(ledger_accounts.c.id.in_(sorted(set(account_ids))))
-        .order_by(ledger_accounts.c.id)
-        .with_for_update()
-    )
-    return {a.id: a for a in map(_account, conn.execute(stmt))}
+    rows = conn.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))})
+    return {a.id: a for a in map(_account, rows)}
 
 
 def insert_account(conn: Connection, account: Account) -> bool:
@@ -99,17 +135,27 @@ def insert_account(conn: Connection, account: Account) -> bool:
 
 def add_to_totals(conn: Connection, account_id: str, **deltas: int) -> None:
     """Add to an account's totals in SQL, so the row is changed relative to its locked value."""
-    c = ledger_accounts.c
-    values = {name: c[name] + delta for name, delta in deltas.items() if delta}
-    if values:
-        conn.execute(update(ledger_accounts).where(c.id == account_id).values(**values))
+    unknown = set(deltas) - set(_TOTALS)
+    if unknown:
+        raise ValueError(f"not an account total: {sorted(unknown)}")
+    params = {f"d_{name}": deltas.get(name, 0) for name in _TOTALS}
+    conn.execute(_ADD_TO_TOTALS, {"account_id": account_id, **params})
+
+
+def add_to_pair(
+    conn: Connection, a_id: str, a_deltas: dict[str, int], b_id: str, b_deltas: dict[str, int]
+) -> None:
+    """Add to the totals of two different accounts in one statement (one round trip)."""
+    params = {"a_id": a_id, "b_id": b_id}
+    for name in _TOTALS:
+        params[f"a_{name}"] = a_deltas.get(name, 0)  # type: ignore[assignment]
+        params[f"b_{name}"] = b_deltas.get(name, 0)  # type: ignore[assignment]
+    conn.execute(_ADD_TO_PAIR, params)
 
 
 def get_transfer(conn: Connection, transfer_id: str, *, lock: bool = False) -> Transfer | None:
-    stmt = select(ledger_transfers).where(ledger_transfers.c.id == transfer_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    stmt = _GET_TRANSFER.with_for_update() if lock else _GET_TRANSFER
+    row = conn.execute(stmt, {"id": transfer_id}).first()
     return None if row is None else _transfer(row)
 
 

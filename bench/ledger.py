@@ -1,0 +1,170 @@
+"""Ledger transfers per second on SQLite and PostgreSQL, against raw single-row inserts.
+
+For each database, in one run: the baseline is N single-row INSERTs into a plain two-column
+table, each committed in its own unit of work; the ledger figure is N transfers, each its own
+unit of work (idempotency lookup, two account rows read and locked, the transfer row inserted,
+two account rows updated, commit). Both run with the same number of client threads; the ratio
+says what the ledger's bookkeeping costs over the cheapest durable write of that database.
+The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.
+
+Usage: .venv/bin/python bench/ledger.py [--transfers N] [--clients 1 4] [--pg-url URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pg_server
+
+from suanli.services import ledger  # noqa: E402
+from suanli.store.db import make_engine  # noqa: E402
+from suanli.store.migrate import upgrade  # noqa: E402
+from suanli.store.uow import UnitOfWork  # noqa: E402
+
+WALLETS = 64
+raw_meta = MetaData()
+raw = Table(
+    "bench_raw_inserts",
+    raw_meta,
+    Column("id", String(64), primary_key=True),
+    Column("amount_minor", BigInteger, nullable=False),
+)
+
+
+def _parallel(clients: int, n: int, work: Callable[[int, int], None]) -> float:
+    """Run ``work(client, i)`` for n items split over ``clients`` threads; return items/s."""
+    start = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def loop(client: int) -> None:
+        start.wait()
+        try:
+            for i in range(client, n, clients):
+                work(client, i)
+        except BaseException as exc:  # report, do not hide, a failure in a thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return n / elapsed
+
+
+def raw_inserts(engine: Engine, n: int, clients: int) -> float:
+    tag = uuid.uuid4().hex[:8]
+
+    def one(_client: int, i: int) -> None:
+        with UnitOfWork(engine) as uow:
+            uow.conn.execute(insert(raw).values(id=f"{tag}-{i}", amount_minor=i + 1))
+            uow.commit()
+
+    return _parallel(clients, n, one)
+
+
+def ledger_transfers(engine: Engine, n: int, clients: int) -> float:
+    tag = uuid.uuid4().hex[:8]
+    with UnitOfWork(engine) as uow:
+        ledger.open_account(uow, "bench:issuer", "issuer", "CNY")
+        for w in range(WALLETS):
+            ledger.open_account(uow, f"bench:wallet-{w}", "tenant_wallet", "CNY")
+        uow.commit()
+
+    def one(client: int, i: int) -> None:
+        # Issuer -> wallet: each transfer locks the hot issuer row, as a programme's budget would.
+        wallet = f"bench:wallet-{(i * 7 + client) % WALLETS}"
+        with UnitOfWork(engine) as uow:
+            out = ledger.transfer(uow, f"{tag}-{i}", "bench:issuer", wallet, 100 + i % 900, "CNY")
+            uow.commit()
+        assert out.ok, out
+
+    return _parallel(clients, n, one)
+
+
+def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[str, Any]]:
+    engine = (
+        make_engine(url, pool_size=max(clients_list) + 2, max_overflow=4)
+        if (name == "postgresql")
+        else make_engine(url)
+    )
+    upgrade(engine)
+    raw_meta.create_all(engine)
+    rows = []
+    for clients in clients_list:
+        raw_inserts(engine, min(n, 200), clients)  # warm the pool and caches
+        base = raw_inserts(engine, n, clients)
+        led = ledger_transfers(engine, n, clients)
+        rows.append(
+            {
+                "database": name,
+                "clients": clients,
+                "transfers": n,
+                "raw_inserts_per_s": round(base),
+                "transfers_per_s": round(led),
+                "ratio": round(led / base, 3),
+            }
+        )
+    with UnitOfWork(engine, read_only=True) as uow:
+        breaks = ledger.check_invariants(uow)
+    for row in rows:
+        row["invariant_breaks"] = len(breaks)
+    engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--pg-url", help="PostgreSQL URL (default: a throwaway server)")
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args()
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+        rows += measure("sqlite", f"sqlite:///{tmp}/bench.db", args.transfers, args.clients)
+    if not args.skip_pg:
+        server = None
+        url = args.pg_url
+        if url is None:
+            from tests.pg_server import PostgresServer
+
+            server = PostgresServer().start()
+            url = server.create_database("bench_ledger")
+        try:
+            rows += measure("postgresql", url, args.transfers, args.clients)
+        finally:
+            if server is not None:
+                server.stop()
+
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'database':11} {'clients':>7} {'raw ins/s':>10} {'transfers/s':>12} {'ratio':>6}")
+    for r in rows:
+        print(
+            f"{r['database']:11} {r['clients']:>7} {r['raw_inserts_per_s']:>10} "
+            f"{r['transfers_per_s']:>12} {r['ratio']:>6}  breaks={r['invariant_breaks']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
