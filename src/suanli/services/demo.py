@@ -23,6 +23,7 @@ from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
 from suanli.services.demo_agents import step_agents
 from suanli.services.demo_estimates import step_estimates
+from suanli.services.demo_ledger import step_ledger
 from suanli.services.demo_programs import step_programs
 from suanli.services.demo_vouchers import step_vouchers
 from suanli.store.db import make_engine
@@ -127,6 +128,7 @@ STEPS.append(step_estimates)
 STEPS.append(step_programs)
 STEPS.append(step_vouchers)
 STEPS.append(step_agents)
+STEPS.append(step_ledger)
 
 
 def step_next(ctx: DemoContext) -> None:
