@@ -26,6 +26,7 @@ class Tally:
         self.spent_fen = np.zeros(n_prog, dtype=np.int64)
         self.budget_fen = [_budget(inst, p) for p in inst.programs]
         self.floor = [_floor(inst, p) for p in inst.programs]
+        self.surplus = [_surplus(inst, p) for p in inst.programs]
         self.dom_ah = np.zeros(n_prog)
         self.sub_ah = np.zeros(n_prog)
         self.tenant_scarce_ah = np.zeros(len(inst.tenants))
@@ -45,7 +46,8 @@ class Tally:
             if budget is not None and self.spent_fen[prog] + cs.subsidy_fen[c] > budget:
                 return False
             dom = self.dom_ah[prog] + (ah if cs.domestic[c] else 0.0)
-            if dom + _EPS < float(self.floor[prog]) * (self.sub_ah[prog] + ah):
+            need = float(self.floor[prog]) * (self.sub_ah[prog] + ah)
+            if dom + self.surplus[prog] + _EPS < need:
                 return False
         if cs.scarce[c] and self.scarce_limit is not None:
             t = int(self.tenant_of[c])
@@ -77,6 +79,11 @@ def _floor(inst: Instance, program: str) -> Fraction:
     return Fraction(0) if pol is None else pol.domestic_floor
 
 
+def _surplus(inst: Instance, program: str) -> float:
+    pol = inst.policy.program(program)
+    return 0.0 if pol is None else pol.domestic_surplus_ah
+
+
 def violations(inst: Instance, choice: IntArray) -> list[str]:
     """Every rule the chosen candidates break; empty when the solution is feasible."""
     problems: list[str] = []
@@ -99,7 +106,8 @@ def violations(inst: Instance, choice: IntArray) -> list[str]:
         if budget is not None and int(cs.subsidy_fen[mine].sum()) > budget:
             problems.append(f"program {prog} over budget: {cs.subsidy_fen[mine].sum()} > {budget}")
         total, dom = float(ah[mine].sum()), float(ah[mine][cs.domestic[mine]].sum())
-        if dom + _EPS * max(1.0, total) < float(_floor(inst, prog)) * total:
+        surplus = _surplus(inst, prog)
+        if dom + surplus + _EPS * max(1.0, total) < float(_floor(inst, prog)) * total:
             problems.append(f"program {prog} domestic share {dom / total:.4f} below its floor")
     cap = inst.policy.fair_share_cap
     if cap is not None:

@@ -81,11 +81,11 @@ def constraint_rows(inst: Instance) -> _Rows:
             )
         if pol.domestic_floor > 0:
             coef = (cs.domestic[mine].astype(np.float64) - float(pol.domestic_floor)) * ah[mine]
-            coef /= max(float(np.abs(coef).max(initial=0.0)), 1e-9)
+            scale = max(float(np.abs(coef).max(initial=0.0)), 1e-9)
             blocks.append(
                 (
-                    _block(np.zeros(mine.size, int), mine, coef, 1, n),
-                    np.array([0.0]),
+                    _block(np.zeros(mine.size, int), mine, coef / scale, 1, n),
+                    np.array([-pol.domestic_surplus_ah / scale]),
                     np.array([np.inf]),
                 )
             )

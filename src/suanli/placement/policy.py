@@ -32,6 +32,8 @@ class ProgramPolicy:
     id: str
     budget_fen: int | None = None  # what the program may still commit; None: unbounded here
     domestic_floor: Fraction = Fraction(0)
+    # Domestic accelerator-hours already above the floor from earlier placements (a credit).
+    domestic_surplus_ah: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class Policy:
         return None if program_id is None else self.programs.get(program_id)
 
 
-def _fraction(raw: Any, field_name: str, *, low: Fraction, high: Fraction | None) -> Fraction:
+def parse_fraction(raw: Any, field_name: str, *, low: Fraction, high: Fraction | None) -> Fraction:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ValidationError(field_name, "must be a number or a fraction like '7/10'")
     try:
@@ -79,7 +81,7 @@ def _program(raw: Any, where: str) -> ProgramPolicy:
         raise ValidationError(f"{where}.budget_fen", "must be an integer number of fen")
     if budget is not None and budget < 0:
         raise ValidationError(f"{where}.budget_fen", "must not be negative")
-    floor = _fraction(
+    floor = parse_fraction(
         raw.get("domestic_floor", 0), f"{where}.domestic_floor", low=Fraction(0), high=Fraction(1)
     )
     return ProgramPolicy(pid, budget, floor)
@@ -118,7 +120,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     cap = (
         None
         if cap_raw is None
-        else _fraction(cap_raw, "fair_share_cap", low=Fraction(0), high=Fraction(1))
+        else parse_fraction(cap_raw, "fair_share_cap", low=Fraction(0), high=Fraction(1))
     )
     scarce = raw.get("scarce_models", [])
     if not isinstance(scarce, list) or not all(isinstance(s, str) and s for s in scarce):
@@ -127,8 +129,8 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     if not isinstance(w_raw, Mapping):
         raise ValidationError("weights", "must be a table")
     weights = Weights(
-        _fraction(w_raw.get("net_cost", 1), "weights.net_cost", low=Fraction(0), high=None),
-        _fraction(
+        parse_fraction(w_raw.get("net_cost", 1), "weights.net_cost", low=Fraction(0), high=None),
+        parse_fraction(
             w_raw.get("wait_fen_per_accel_hour", 0),
             "weights.wait_fen_per_accel_hour",
             low=Fraction(0),
