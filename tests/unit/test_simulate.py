@@ -1,0 +1,76 @@
+"""The simulator on traces small enough to check by hand."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from suanli.errors import ValidationError
+from suanli.placement.fleet import Fleet, FleetPool, FleetProgram
+from suanli.placement.simulate import simulate
+from suanli.placement.trace import read_trace
+
+PROGRAM = FleetProgram("v", Fraction(1, 2), Fraction(1, 4), Fraction(1, 2))
+
+
+def _trace(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "trace.csv"
+    path.write_text("submit_s,duration_s,gpus,tenant\n" + rows)
+    return path
+
+
+def test_fifo_by_hand(tmp_path: Path) -> None:
+    # One pool of 2 GPUs at speed 1: job 0 holds both for 3600 s; jobs 1 and 2 wait for it.
+    trace = read_trace(_trace(tmp_path, "0,3600,2,a\n10,1800,1,b\n20,1800,1,b\n"))
+    fleet = Fleet("ref", (FleetPool("p", "ref", True, 2, 1000, 1.0),), PROGRAM)
+    r = simulate(trace, fleet, "fifo")
+    assert r.jobs == 3
+    assert r.wait_p50_s == 3580  # waits are 0, 3590, 3580
+    assert r.makespan_s == 5400
+    assert r.cost_fen == 2 * 1000 + 500 + 500  # 2 GPU-hours + 2 × 0.5 GPU-hours
+    assert r.subsidy_fen == 1500
+    assert r.domestic_share == 1.0
+    assert r.utilization == pytest.approx(3 / (2 * 1.5))
+
+
+def test_greedy_backfills_and_keeps_the_domestic_floor(tmp_path: Path) -> None:
+    # Foreign pool is cheaper and twice as fast; the floor (1/2) still sends half the hours home.
+    rows = "".join(f"{i},3600,1,t{i % 2}\n" for i in range(8))
+    trace = read_trace(_trace(tmp_path, rows))
+    fleet = Fleet(
+        "ref",
+        (
+            FleetPool("dom", "d", True, 8, 1000, 1.0),
+            FleetPool("for", "f", False, 8, 800, 2.0),
+        ),
+        PROGRAM,
+    )
+    fifo = simulate(trace, fleet, "fifo")
+    greedy = simulate(trace, fleet, "greedy")
+    batch = simulate(trace, fleet, "batch", window_s=60)
+    assert fifo.domestic_share == 1.0  # first fit: the domestic pool is listed first
+    for r in (greedy, batch):
+        assert r.domestic_share >= 0.5 - 1e-9
+        assert r.cost_fen < fifo.cost_fen
+        assert r.jobs == 8
+
+
+def test_philly_rows_are_sorted_and_tenants_are_the_virtual_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "philly.csv"
+    path.write_text(
+        "timestamp,duration,num_gpus,gpu_time,cluster\n"
+        "2017-10-09 07:01:55,66.0,1,66.0,11cb48\n"
+        "2017-10-09 06:13:03,2951.0,2,5902.0,6214e9\n"
+    )
+    t = read_trace(path)
+    assert t.submit_s.tolist() == [0.0, 2932.0]
+    assert t.tenant == ("6214e9", "11cb48")
+    assert t.gpus.tolist() == [2, 1]
+
+
+def test_bad_trace_rows_name_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as err:
+        read_trace(_trace(tmp_path, "0,10,1,a\n5,-1,1,a\n"))
+    assert err.value.field == "line 3: duration_s"
