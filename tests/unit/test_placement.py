@@ -184,3 +184,15 @@ def test_policy_file_validation_names_the_field() -> None:
     with pytest.raises(ValidationError) as err:
         parse_policy({"program": [{"id": "v", "budget_fen": 1.5}]})
     assert err.value.field == "program[0].budget_fen"
+
+
+def test_shipped_policy_files_parse() -> None:
+    import tomllib
+
+    from suanli.paths import data_dir
+
+    files = sorted((data_dir() / "policies").glob("*.toml"))
+    assert files
+    for path in files:
+        policy = parse_policy(tomllib.loads(path.read_text()))
+        assert 0 < policy.mip_rel_gap <= 0.01
