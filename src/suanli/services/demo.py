@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from suanli.services.demo_estimates import step_estimates
 from suanli.services.demo_ledger import step_ledger
 from suanli.services.demo_programs import step_programs
 from suanli.services.demo_vouchers import step_vouchers
-from suanli.store.db import make_engine
+from suanli.store.db import as_utc, make_engine
 from suanli.store.migrate import upgrade
 from suanli.store.uow import UnitOfWork
 
@@ -44,19 +44,13 @@ class DemoContext:
 Step = Callable[[DemoContext], None]
 
 
-def _aware(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def load_world(engine: Any, path: Path | None = None) -> dict[str, int]:
     """Create the demo world's records (idempotently) through the registry service."""
     world = tomllib.loads((path or data_dir() / "demo" / "world.toml").read_text())
     counts: dict[str, int] = {}
     for key, kind in (("provider", Provider), ("site", Site), ("offer", Offer), ("tenant", Tenant)):
         for raw in world.get(key, []):
-            values = {k: _aware(v) for k, v in raw.items()}
+            values = {k: as_utc(v) for k, v in raw.items()}
             if "related_parties" in values:
                 values["related_parties"] = tuple(values["related_parties"])
             with UnitOfWork(engine) as uow:

@@ -41,6 +41,7 @@ from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import settlement
 from suanli.services.catalog import load_catalog
+from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.tables.foundation import offers, sites, tenants
 from suanli.store.tables.runs import run_usage, runs
@@ -51,10 +52,6 @@ MIN_LEASE_S, MAX_LEASE_S = 1, 3600
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,7 @@ def _row(uow: UnitOfWork, run_id: str, *, lock: bool = False) -> Any:
 def to_dict(row: Any) -> dict[str, Any]:
     data = dict(row._mapping)
     for key in ("lease_expires_at", "created_at", "started_at", "finished_at", "settled_at"):
-        data[key] = _aware(data[key])
+        data[key] = as_utc(data[key])
     data["cancel_requested"] = bool(data["cancel_requested"])
     return data
 
@@ -374,9 +371,7 @@ def _finish(
         (Fraction(str(u["accelerator_seconds"])) for u in usage_of(uow, run["id"])), Fraction(0)
     )
     cost = cost_fen(run["price_fen_per_accel_hour"], accelerator_s)
-    settled = settlement.settle(
-        uow, run["id"], run["holds"], cost, run["voucher"].get("rate", "0")
-    )
+    settled = settlement.settle(uow, run["id"], run["holds"], cost, run["voucher"].get("rate", "0"))
     now = _now()
     values: dict[str, Any] = {
         "status": FINAL_STATUS[klass],
@@ -417,7 +412,7 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
     )
     choices = []
     for o in rows:
-        if _aware(o.available_until) < now:  # type: ignore[operator]
+        if as_utc(o.available_until) < now:  # type: ignore[operator]
             continue
         choices.append(
             OfferChoice(

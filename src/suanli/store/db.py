@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -55,3 +56,13 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+T = TypeVar("T")
+
+
+def as_utc(value: T) -> T:
+    """SQLite hands datetimes back naive; they were stored as UTC. Other values pass through."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[return-value]
+    return value

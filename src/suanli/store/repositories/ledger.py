@@ -11,21 +11,15 @@ statement per call cost more Python time than the database spent running it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
+from suanli.store.db import as_utc
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back naive; they were stored as UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _account(row: Any) -> Account:
@@ -39,7 +33,7 @@ def _account(row: Any) -> Account:
         posted_credits=int(m["posted_credits"]),
         pending_debits=int(m["pending_debits"]),
         pending_credits=int(m["pending_credits"]),
-        created_at=_aware(m["created_at"]),  # type: ignore[arg-type]
+        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
     )
 
 
@@ -55,10 +49,10 @@ def _transfer(row: Any) -> Transfer:
         status=TransferStatus(m["status"]),
         pending_id=m["pending_id"],
         timeout_s=m["timeout_s"],
-        timeout_at=_aware(m["timeout_at"]),
+        timeout_at=as_utc(m["timeout_at"]),
         memo=m["memo"],
-        created_at=_aware(m["created_at"]),  # type: ignore[arg-type]
-        resolved_at=_aware(m["resolved_at"]),
+        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
+        resolved_at=as_utc(m["resolved_at"]),
     )
 
 

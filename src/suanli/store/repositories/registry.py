@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Table, insert, select, update
 
 from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.store.db import as_utc
 from suanli.store.tables.foundation import offers, providers, sites, tenants
 
 Record = TypeVar("Record", Provider, Site, Offer, Tenant)
@@ -17,18 +18,11 @@ TABLES: dict[type[Any], Table] = {Provider: providers, Site: sites, Offer: offer
 _TUPLE_FIELDS = ("related_parties",)
 
 
-def _aware(value: Any) -> Any:
-    # SQLite hands datetimes back naive; they were stored as UTC.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def to_record(kind: type[Record], row: Any) -> Record:
     data = row._mapping
     values: dict[str, Any] = {}
     for f in dataclasses.fields(kind):
-        value = _aware(data[f.name])
+        value = as_utc(data[f.name])
         if f.name in _TUPLE_FIELDS:
             value = tuple(value or ())
         values[f.name] = value

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.domain.vouchers import Application, Claim, Status, Voucher
+from suanli.store.db import as_utc
 from suanli.store.tables.vouchers import (
     program_budgets,
     program_commitments,
@@ -27,18 +28,11 @@ TABLES: dict[type[Any], Table] = {
 _TUPLES = ("reasons", "lines", "milestones")
 
 
-def _aware(value: Any) -> Any:
-    # SQLite hands datetimes back naive; they were stored as UTC.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _record(kind: type[Record], row: Any) -> Record:
     m = row._mapping
     values: dict[str, Any] = {}
     for f in dataclasses.fields(kind):
-        value = _aware(m[f.name])
+        value = as_utc(m[f.name])
         if f.name in _TUPLES:
             value = tuple(value)
         elif f.name == "status":
