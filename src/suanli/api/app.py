@@ -12,6 +12,7 @@ from suanli.api.routers import applications as applications
 from suanli.api.routers import estimates as estimates
 from suanli.api.routers import ledger as ledger
 from suanli.api.routers import programs as programs
+from suanli.api.routers import statements as statements
 from suanli.store.db import make_engine
 
 API_PREFIX = "/api/v1"
@@ -27,7 +28,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (catalog, registry, agents, estimates, programs, applications, ledger):
+    for module in (
+        catalog,
+        registry,
+        agents,
+        estimates,
+        programs,
+        applications,
+        ledger,
+        statements,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
