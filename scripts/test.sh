@@ -13,4 +13,6 @@ $BIN/ruff format --check src tests bench
 echo "== mypy --strict (domain, estimate, ledger)"
 $BIN/mypy
 echo "== pytest: unit, integration on sqlite + postgresql, e2e"
+# The services installed above must be used, not skipped.
+export SUANLI_REQUIRE_REAL_SERVICES=1
 $BIN/python -m pytest -p no:cacheprovider "$@"

@@ -92,6 +92,8 @@ def engine(
     else:
         url = request.getfixturevalue("_pg_template_url")
         if url is None:
+            if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
+                pytest.fail("SUANLI_SKIP_PG is set, but the test command requires PostgreSQL")
             pytest.skip("PostgreSQL disabled by SUANLI_SKIP_PG")
         eng = make_engine(url, pool_size=40, max_overflow=20)
         _truncate_all(eng)
@@ -153,7 +155,10 @@ def slurm_cluster() -> Iterator[object]:
     missing = missing_binaries()
     if missing:
         names = ", ".join(missing)
-        pytest.skip(f"Slurm not installed (missing {names}); apt-get install slurm-wlm munge")
+        message = f"Slurm not installed (missing {names}); apt-get install slurm-wlm munge"
+        if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
+            pytest.fail(message)  # the test command promises a real Slurm: never skip silently
+        pytest.skip(message)
     cluster = SlurmCluster().start()
     try:
         yield cluster
