@@ -1,0 +1,523 @@
+"""The exchange: submit a job request (placed at once, or kept for the batch), cancel it, read it.
+
+Online placement takes the best quote row the policies allow, locks the offer's row, checks the
+capacity calendar again under the lock (another submission may have reserved meanwhile), reserves
+the window, and queues the run through ``runs.enqueue_run``, which holds the voucher's and the
+wallet's shares of the run's most cost (every accelerator for the p90 wall time). A refusal (no
+feasible offer, insufficient funds) is a result with reasons and writes nothing. Each placement
+attempt runs in a savepoint, so a refused attempt leaves no trace before the next one.
+
+The voucher's rate is the one its program gives this tenant on the chosen offer, lowered where
+the voucher's balance would not cover that share of the hold; a fallback run on the other origin
+is paid from the wallet alone (its program was not checked there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from suanli.domain.exchange import Busy, JobRequest, Refusal, earliest_start, fits, peak_use
+from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
+from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.estimate.workload import Workload
+from suanli.paths import data_dir
+from suanli.placement.policy import Policy, parse_policy
+from suanli.services import runs
+from suanli.services.applications import acting_for, registered_tenant
+from suanli.services.quotes import (
+    Quote,
+    QuoteRow,
+    VoucherView,
+    busy_by_offer,
+    live_offers,
+    quote,
+    tenant_vouchers,
+)
+from suanli.store.tables.exchange import job_requests, placements, reservations
+from suanli.store.tables.foundation import offers, sites
+from suanli.store.uow import UnitOfWork
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """A placement policy file (default: ``data/policies/default.toml``)."""
+    path = path or data_dir() / "policies" / "default.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationError("policy", f"{path} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError("policy", f"{path.name} is not valid TOML: {exc}") from None
+    try:
+        return parse_policy(raw)
+    except ValidationError as exc:
+        raise ValidationError(f"{path.name}: {exc.field}", exc.message) from None
+
+
+# Requests as JSON: the API's bodies and the stored copy a retry is compared with.
+
+
+def request_to_dict(request: JobRequest) -> dict[str, Any]:
+    spec = request.spec.to_dict() if request.spec is not None else None
+    if spec is not None:  # the exchange sets these from the quote
+        spec.pop("accelerators")
+        spec.pop("time_limit_s")
+    return {
+        "id": request.id,
+        "tenant_id": request.tenant_id,
+        "workload": dataclasses.asdict(request.workload),
+        "accelerators": request.accelerators,
+        "deadline": None if request.deadline is None else request.deadline.isoformat(),
+        "max_net_fen": request.max_net_fen,
+        "allowed_origins": sorted(request.allowed_origins),
+        "allow_export_controlled": request.allow_export_controlled,
+        "voucher_ids": list(request.voucher_ids),
+        "objective": request.objective,
+        "spec": spec,
+        "fallback": list(request.fallback),
+        "mode": request.mode,
+    }
+
+
+def request_from_dict(raw: dict[str, Any]) -> JobRequest:
+    """Build and validate a request; malformed parts raise ValidationError naming the field."""
+    try:
+        workload = Workload(**dict(raw["workload"]))
+    except KeyError:
+        raise ValidationError("workload", "is required") from None
+    except TypeError as exc:
+        raise ValidationError("workload", str(exc)) from None
+    deadline = raw.get("deadline")
+    if isinstance(deadline, str):
+        try:
+            deadline = datetime.fromisoformat(deadline)
+        except ValueError:
+            raise ValidationError("deadline", f"not an ISO time: {deadline!r}") from None
+    spec_raw = raw.get("spec")
+    spec = None
+    if spec_raw is not None:
+        spec = JobSpec.from_dict({**spec_raw, "accelerators": 1, "time_limit_s": 3600})
+    request = JobRequest(
+        id=str(raw.get("id", "")),
+        tenant_id=str(raw.get("tenant_id", "")),
+        workload=workload,
+        accelerators=raw.get("accelerators"),
+        deadline=deadline,
+        max_net_fen=raw.get("max_net_fen"),
+        allowed_origins=frozenset(raw.get("allowed_origins") or ("domestic", "foreign")),
+        allow_export_controlled=bool(raw.get("allow_export_controlled", True)),
+        voucher_ids=tuple(raw.get("voucher_ids") or ()),
+        objective=raw.get("objective", "net_cost"),
+        spec=spec,
+        fallback=tuple(raw.get("fallback") or ()),
+        mode=raw.get("mode", "online"),
+    )
+    request.validate()
+    workload.validate()
+    return request
+
+
+@dataclass(slots=True)
+class Submitted:
+    request_id: str
+    status: str  # placed | pending | refused
+    reason: str = ""
+    placement: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+    refused: list[Refusal] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "status": self.status,
+            "accepted": self.ok,
+            "reason": self.reason,
+            "placement": self.placement,
+            "run": self.run,
+            "infeasible": [r.to_dict() for r in self.refused],
+        }
+
+
+# Capacity: reserve a window on an offer under its row lock.
+
+
+def _lock_offer(uow: UnitOfWork, offer_id: str) -> Any:
+    row = uow.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
+    if row is None:
+        raise NotFoundError("offer", offer_id)
+    return row
+
+
+def reserve(
+    uow: UnitOfWork,
+    *,
+    reservation_id: str,
+    request_id: str,
+    tenant_id: str,
+    offer_id: str,
+    accelerators: int,
+    duration: timedelta,
+    start: datetime,
+    flexible: bool,
+    not_after: datetime | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Reserve ``accelerators`` for ``duration`` from ``start`` (or, if ``flexible``, the first
+    fitting start after it, ending by ``not_after``). Locks the offer first, so two submissions
+    never both see the same free capacity. Returns the start, or None when it does not fit."""
+    offer = _lock_offer(uow, offer_id)
+    now = now or _now()
+    busy = busy_by_offer(uow, now, [offer_id]).get(offer_id, [])
+    until = min(_aware(offer.available_until), not_after or _aware(offer.available_until))
+    begin = max(start, _aware(offer.available_from))
+    if flexible:
+        found = earliest_start(offer.count, busy, accelerators, duration, begin, until)
+    else:
+        ok = begin == start and start + duration <= until
+        found = (
+            start if ok and fits(offer.count, busy, accelerators, start, start + duration) else None
+        )
+    if found is None:
+        return None
+    uow.conn.execute(
+        insert(reservations).values(
+            id=reservation_id,
+            request_id=request_id,
+            tenant_id=tenant_id,
+            offer_id=offer_id,
+            start_at=found,
+            end_at=found + duration,
+            accelerators=accelerators,
+            status="active",
+            created_at=now,
+        )  # fmt: skip
+    )
+    return found
+
+
+# Policies that apply online: a program's domestic floor and the fair share of scarce models.
+
+
+def _domestic_refusal(uow: UnitOfWork, row: QuoteRow, policy: Policy) -> str:
+    pol = policy.program(row.program_id)
+    if pol is None or pol.domestic_floor == 0 or row.origin == "domestic":
+        return ""
+    placed = uow.conn.execute(
+        select(placements.c.origin, placements.c.accelerator_hours)
+        .join(job_requests, job_requests.c.id == placements.c.request_id)
+        .where(placements.c.program_id == pol.id, job_requests.c.status == "placed")
+    ).all()
+    domestic = sum(h for o, h in placed if o == "domestic")
+    total = sum(h for _, h in placed) + row.accelerator_hours
+    if domestic + pol.domestic_surplus_ah >= float(pol.domestic_floor) * total:
+        return ""
+    return (f"program {pol.id}'s domestic floor {pol.domestic_floor} of subsidised "
+            f"accelerator-hours: {domestic:.0f} of {total:.0f} would be domestic")  # fmt: skip
+
+
+def _fair_share_refusal(
+    uow: UnitOfWork, row: QuoteRow, tenant_id: str, policy: Policy, now: datetime
+) -> str:
+    cap = policy.fair_share_cap
+    if cap is None or row.accelerator_id not in policy.scarce_models:
+        return ""
+    scarce = [
+        v.offer for v in live_offers(uow, now) if v.offer.accelerator_id in policy.scarce_models
+    ]
+    total = sum(o.count for o in scarce)
+    mine = uow.conn.execute(
+        select(reservations.c.start_at, reservations.c.end_at, reservations.c.accelerators).where(
+            reservations.c.tenant_id == tenant_id,
+            reservations.c.status == "active",
+            reservations.c.offer_id.in_([o.id for o in scarce]),
+            reservations.c.end_at > now,
+        )
+    ).all()
+    busy = [Busy(_aware(s), _aware(e), a) for s, e, a in mine]
+    used = peak_use(busy, row.start, row.finish)
+    if used + row.count <= cap * total:
+        return ""
+    return (f"fair share: {tenant_id} would hold {used + row.count} of {total} scarce "
+            f"accelerators at once, above {cap}")  # fmt: skip
+
+
+# Placing one quote row.
+
+
+def _voucher_rule(
+    row: QuoteRow, vouchers: dict[str, VoucherView], hold_total_fen: int
+) -> dict[str, Any] | None:
+    if row.voucher_id is None:
+        return None
+    v = vouchers[row.voucher_id]
+    cover = Fraction(max(v.balance_fen, 0), hold_total_fen) if hold_total_fen else Fraction(1)
+    return {
+        "account_id": v.account_id,
+        "program_id": v.program.id,
+        "voucher_id": v.voucher_id,
+        "rates": {row.origin: str(min(row.rate, cover))},
+    }
+
+
+CAPACITY_TAKEN = "its capacity was taken meanwhile"
+
+
+def _place_row(
+    uow: UnitOfWork,
+    request: JobRequest,
+    row: QuoteRow,
+    vouchers: dict[str, VoucherView],
+    *,
+    method: str,
+    fixed_start: datetime | None,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]] | str:
+    """Reserve and queue one row, inside the caller's savepoint; a reason string on refusal."""
+    assert request.spec is not None
+    run_id = f"{request.id}-a1"
+    start = reserve(
+        uow, reservation_id=run_id, request_id=request.id, tenant_id=request.tenant_id,
+        offer_id=row.offer_id, accelerators=row.count,
+        duration=timedelta(seconds=row.duration_s), start=fixed_start or row.start,
+        flexible=fixed_start is None, not_after=request.deadline, now=now,
+    )  # fmt: skip
+    if start is None:
+        return CAPACITY_TAKEN
+    spec = replace(request.spec, accelerators=row.count, time_limit_s=row.duration_s)
+    voucher = _voucher_rule(row, vouchers, hold_fen(row.price_fen_per_accel_hour, spec))
+    done = runs.enqueue_run(
+        uow, request_id=request.id, tenant_id=request.tenant_id, offer_id=row.offer_id,
+        spec=spec, fallback=request.fallback, voucher=voucher,
+    )  # fmt: skip
+    if done.run is None:
+        return f"offer {row.offer_id}: {done.reason}"
+    quoted = {**row.to_dict(), "start": start.isoformat(),
+              "finish": (start + timedelta(seconds=row.duration_s)).isoformat()}  # fmt: skip
+    placement = {
+        "request_id": request.id, "tenant_id": request.tenant_id, "offer_id": row.offer_id,
+        "method": method, "run_id": done.run["id"], "voucher_id": row.voucher_id,
+        "program_id": row.program_id, "origin": row.origin,
+        "accelerator_hours": row.accelerator_hours, "quote": quoted, "created_at": now,
+    }  # fmt: skip
+    uow.conn.execute(insert(placements).values(**placement))
+    return placement, done.run
+
+
+def _try_rows(
+    uow: UnitOfWork,
+    request: JobRequest,
+    rows: list[QuoteRow],
+    vouchers: dict[str, VoucherView],
+    policy: Policy,
+    now: datetime,
+    refused: list[Refusal],
+) -> tuple[dict[str, Any], dict[str, Any]] | str:
+    reason = "no feasible offer"
+    for row in rows:
+        blocked = _domestic_refusal(uow, row, policy) or _fair_share_refusal(
+            uow, row, request.tenant_id, policy, now
+        )
+        if blocked:
+            refused.append(Refusal(row.offer_id, row.accelerator_id, "policy", blocked))
+            reason = blocked
+            continue
+        savepoint = uow.conn.begin_nested()
+        placed = _place_row(uow, request, row, vouchers, method="online", fixed_start=None, now=now)
+        if isinstance(placed, str):
+            savepoint.rollback()
+            if placed == CAPACITY_TAKEN:
+                reason = f"offer {row.offer_id}: {placed}"
+                continue  # another offer may still have room
+            return placed  # funds: a dearer offer would not do better
+        savepoint.commit()
+        return placed
+    return reason
+
+
+def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> Any:
+    stmt = select(job_requests).where(job_requests.c.id == request_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return uow.conn.execute(stmt).first()
+
+
+def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
+    row = uow.conn.execute(select(placements).where(placements.c.request_id == request_id)).first()
+    return None if row is None else {k: _aware(v) for k, v in row._mapping.items()}
+
+
+def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
+    placement = _placement(uow, stored.id)
+    run = runs.get_run(uow, placement["run_id"]) if placement else None
+    return Submitted(stored.id, stored.status, stored.reason, placement, run)
+
+
+def _insert_request(
+    uow: UnitOfWork, request: JobRequest, status: str, now: datetime, reason: str = ""
+) -> None:
+    uow.conn.execute(
+        insert(job_requests).values(
+            id=request.id,
+            tenant_id=request.tenant_id,
+            mode=request.mode,
+            body=request_to_dict(request),
+            status=status,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+    )
+
+
+def submit(
+    uow: UnitOfWork,
+    who: Principal,
+    request: JobRequest,
+    *,
+    now: datetime | None = None,
+    policy: Policy | None = None,
+) -> Submitted:
+    """Place ``request`` now (mode online) or keep it for the batch (mode batch). Idempotent by
+    request id: the same request again returns the first result; other content conflicts."""
+    request.validate()
+    request.workload.validate()
+    if request.spec is None:
+        raise ValidationError("spec", "a submission needs the command to run")
+    acting_for(who, request.tenant_id, "submit jobs")
+    stored = _stored(uow, request.id)
+    if stored is not None:
+        if stored.body != request_to_dict(request):
+            raise ConflictError(f"request {request.id} exists with other content")
+        return _replay(uow, stored)
+    now = now or _now()
+    if request.mode == "batch":
+        tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
+        tenant_vouchers(uow, who, request, tenant, now)  # refuse unusable vouchers now
+        _insert_request(uow, request, "pending", now)
+        uow.commit()
+        return Submitted(request.id, "pending")
+    q = quote(uow, who, request, now=now)
+    tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
+    vouchers = {v.voucher_id: v for v in tenant_vouchers(uow, who, request, tenant, now)}
+    refused = list(q.refused)
+    placed = _try_rows(uow, request, q.rows, vouchers, policy or load_policy(), now, refused)
+    if isinstance(placed, str):
+        uow.rollback()
+        return Submitted(request.id, "refused", placed, refused=refused)
+    _insert_request(uow, request, "placed", now)
+    uow.commit()
+    return Submitted(request.id, "placed", "", placed[0], placed[1], refused)
+
+
+def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
+    """Release the reservation and cancel the run (settlement voids what it did not use)."""
+    stored = _stored(uow, request_id, lock=True)
+    if stored is None:
+        raise NotFoundError("request", request_id)
+    acting_for(who, stored.tenant_id, "cancel requests")
+    if stored.status != "cancelled":
+        now = _now()
+        uow.conn.execute(
+            update(reservations)
+            .where(reservations.c.request_id == request_id, reservations.c.status == "active")
+            .values(status="released", released_at=now)
+        )
+        uow.conn.execute(
+            update(job_requests)
+            .where(job_requests.c.id == request_id)
+            .values(status="cancelled", updated_at=now)
+        )
+        for run in runs.runs_of_request(uow, request_id):
+            if run["status"] in ACTIVE_STATUSES:
+                runs.request_cancel(uow, who, run["id"])  # commits this unit of work
+    uow.commit()
+    return get_request(uow, who, request_id)
+
+
+# Reading.
+
+
+def _readable(who: Principal, tenant_id: str) -> None:
+    if who.role not in READ_ALL_ROLES and not (who.role == Role.TENANT and who.org_id == tenant_id):
+        raise PermissionDenied(f"{who.role} may not read requests of {tenant_id}")
+
+
+def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
+    stored = _stored(uow, request_id)
+    if stored is None:
+        raise NotFoundError("request", request_id)
+    _readable(who, stored.tenant_id)
+    data = {k: _aware(v) for k, v in stored._mapping.items()}
+    data["placement"] = _placement(uow, request_id)
+    data["reservations"] = list_reservations(uow, who, request_id=request_id)
+    data["runs"] = runs.runs_of_request(uow, request_id)
+    return data
+
+
+def list_requests(
+    uow: UnitOfWork, who: Principal, *, tenant_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    if who.role not in READ_ALL_ROLES:
+        if who.role != Role.TENANT or tenant_id not in (None, who.org_id):
+            raise PermissionDenied(f"{who.role} may not list these requests")
+        tenant_id = who.org_id
+    stmt = select(job_requests).order_by(job_requests.c.created_at, job_requests.c.id)
+    if tenant_id is not None:
+        stmt = stmt.where(job_requests.c.tenant_id == tenant_id)
+    if status is not None:
+        stmt = stmt.where(job_requests.c.status == status)
+    return [{k: _aware(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+
+
+def list_reservations(
+    uow: UnitOfWork,
+    who: Principal,
+    *,
+    offer_id: str | None = None,
+    request_id: str | None = None,
+    active_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Tenants see their own; providers those on their sites' offers; read-all roles every one."""
+    stmt = select(reservations).order_by(reservations.c.start_at, reservations.c.id)
+    if who.role == Role.TENANT:
+        stmt = stmt.where(reservations.c.tenant_id == who.org_id)
+    elif who.role == Role.PROVIDER:
+        mine = select(offers.c.id).join(sites, sites.c.id == offers.c.site_id)
+        stmt = stmt.where(
+            reservations.c.offer_id.in_(mine.where(sites.c.provider_id == who.org_id))
+        )
+    elif who.role not in READ_ALL_ROLES:
+        raise PermissionDenied(f"{who.role} may not read reservations")
+    if offer_id is not None:
+        stmt = stmt.where(reservations.c.offer_id == offer_id)
+    if request_id is not None:
+        stmt = stmt.where(reservations.c.request_id == request_id)
+    if active_only:
+        stmt = stmt.where(reservations.c.status == "active")
+    return [{k: _aware(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+
+
+def quote_for(uow: UnitOfWork, who: Principal, raw: dict[str, Any]) -> Quote:
+    return quote(uow, who, request_from_dict(raw))
