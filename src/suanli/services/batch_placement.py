@@ -1,0 +1,214 @@
+"""Batch placement from the database: every pending request quoted, solved together, placed.
+
+Each pending request is quoted with the real data (estimates, its vouchers' programs, the
+capacity calendar); the feasible rows become the placer's candidates (``build_candidates``) with
+the p90 wall time as duration, so the objective is in the held (worst-case) cost. Each offer is a
+pool whose count is what the calendar leaves free over the whole horizon (a safe simplification:
+the placer's pools have one count for every slot). Subsidies are the rows' program rates, capped
+by each voucher's balance. ``solve_batch`` chooses; the independent checker verifies; the chosen
+rows are then reserved at their slot and queued like online placements, each in a savepoint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+
+from suanli.domain.exchange import JobRequest, peak_use
+from suanli.domain.money import apply_rate
+from suanli.domain.roles import Principal, Role
+from suanli.errors import PermissionDenied
+from suanli.placement.candidates import build_candidates, hours_matrix
+from suanli.placement.check import violations
+from suanli.placement.milp import solve_batch
+from suanli.placement.model import Pool, Request
+from suanli.placement.policy import Policy
+from suanli.services import exchange
+from suanli.services.applications import registered_tenant
+from suanli.services.catalog import load_catalog
+from suanli.services.quotes import QuoteRow, busy_by_offer, live_offers, quote, tenant_vouchers
+from suanli.store.tables.exchange import job_requests
+from suanli.store.uow import UnitOfWork
+
+SLOT_HOURS = 1.0
+N_SLOTS = 168  # a week of hourly slots
+VALUE_FACTOR = 10  # leaving a request unplaced costs ten times its dearest quote
+
+
+@dataclass(slots=True)
+class BatchReport:
+    status: str
+    objective: float
+    lp_bound: float | None
+    gap: float | None
+    seconds: float
+    pending: int
+    placed: list[dict[str, Any]] = field(default_factory=list)
+    unplaced: list[dict[str, str]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "objective": round(self.objective),
+            "lp_bound": None if self.lp_bound is None else round(self.lp_bound),
+            "gap": self.gap,
+            "seconds": round(self.seconds, 3),
+            "pending": self.pending,
+            "placed_count": len(self.placed),
+            "unplaced_count": len(self.unplaced),
+            "placed": self.placed,
+            "unplaced": self.unplaced,
+            "violations": self.violations,
+        }
+
+
+@dataclass(slots=True)
+class _Item:
+    request: JobRequest
+    rows: dict[str, QuoteRow]  # offer id -> feasible row
+    vouchers: dict[str, Any]
+    reason: str = ""
+
+
+def _quoted(uow: UnitOfWork, who: Principal, request: JobRequest, now: datetime) -> _Item:
+    q = quote(uow, who, request, now=now)
+    if request.accelerators is None and q.rows:  # one count per request: the best row's
+        request = replace(request, accelerators=q.rows[0].count)
+        q = quote(uow, who, request, now=now)
+    tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
+    vouchers = {v.voucher_id: v for v in tenant_vouchers(uow, who, request, tenant, now)}
+    reason = "" if q.rows else "; ".join(sorted({r.code for r in q.refused})) or "no offers"
+    return _Item(request, {r.offer_id: r for r in q.rows}, vouchers, reason)
+
+
+def _pools(uow: UnitOfWork, offer_ids: set[str], policy: Policy, now: datetime) -> list[Pool]:
+    catalog = load_catalog()
+    horizon = now + timedelta(hours=SLOT_HOURS * N_SLOTS)
+    busy = busy_by_offer(uow, now, offer_ids)
+    pools = []
+    for view in live_offers(uow, now):
+        o = view.offer
+        if o.id not in offer_ids:
+            continue
+        free = o.count - peak_use(busy.get(o.id, []), now, horizon)
+        acc = catalog.get(o.accelerator_id)
+        pools.append(
+            Pool(
+                o.id,
+                acc.id,
+                acc.origin == "domestic",
+                max(free, 0),
+                o.price_fen_per_accel_hour,
+                scarce=acc.id in policy.scarce_models,
+            )  # fmt: skip
+        )
+    return pools
+
+
+def place_batch(
+    uow: UnitOfWork,
+    who: Principal,
+    policy: Policy,
+    *,
+    time_limit_s: float | None = None,
+    now: datetime | None = None,
+) -> BatchReport:
+    """Place every pending request at once. Officers only. Commits at its end."""
+    if who.role != Role.OFFICER:
+        raise PermissionDenied(f"{who.role} may not run batch placement")
+    now = now or datetime.now(UTC)
+    stored = uow.conn.execute(
+        select(job_requests)
+        .where(job_requests.c.status == "pending")
+        .order_by(job_requests.c.created_at, job_requests.c.id)
+    ).all()
+    items = [_quoted(uow, who, exchange.request_from_dict(dict(r.body)), now) for r in stored]
+    pools = _pools(uow, {o for it in items for o in it.rows}, policy, now)
+    requests = [_placer_request(it, now) for it in items]
+    hours = hours_matrix(
+        requests, pools, [{o: r.duration_s / 3600 for o, r in it.rows.items()} for it in items]
+    )
+    inst = build_candidates(
+        requests, pools, hours, policy, n_slots=N_SLOTS, slot_hours=SLOT_HOURS, max_starts=3
+    )
+    inst = replace(inst, candidates=replace(inst.candidates, subsidy_fen=_subsidies(inst, items)))
+    sol = solve_batch(inst, time_limit_s=time_limit_s)
+    report = BatchReport(sol.status, sol.objective, sol.lp_bound, sol.gap, sol.seconds, len(items))
+    report.violations = violations(inst, sol.choice)
+    for i, item in enumerate(items):
+        c = int(sol.choice[i])
+        if report.violations or c < 0:
+            why = item.reason or ("rules broken" if report.violations else "not chosen")
+            report.unplaced.append({"request_id": item.request.id, "reason": why})
+            _note(uow, item.request.id, why, now)
+            continue
+        pool = pools[int(inst.candidates.pool[c])]
+        start = now + timedelta(hours=SLOT_HOURS * int(inst.candidates.start_slot[c]))
+        row = item.rows[pool.id]
+        savepoint = uow.conn.begin_nested()
+        placed = exchange._place_row(
+            uow, item.request, row, item.vouchers, method="batch", fixed_start=start, now=now
+        )
+        if isinstance(placed, str):
+            savepoint.rollback()
+            report.unplaced.append({"request_id": item.request.id, "reason": placed})
+            _note(uow, item.request.id, placed, now)
+            continue
+        savepoint.commit()
+        uow.conn.execute(
+            update(job_requests)
+            .where(job_requests.c.id == item.request.id)
+            .values(status="placed", reason="", updated_at=now)
+        )
+        report.placed.append(
+            {
+                "request_id": item.request.id,
+                "offer_id": pool.id,
+                "start": start.isoformat(),
+                "run_id": placed[0]["run_id"],
+                "net_fen": row.net_fen,
+            }  # fmt: skip
+        )
+    uow.commit()
+    return report
+
+
+def _note(uow: UnitOfWork, request_id: str, reason: str, now: datetime) -> None:
+    uow.conn.execute(
+        update(job_requests)
+        .where(job_requests.c.id == request_id)
+        .values(reason=reason[:2000], updated_at=now)
+    )
+
+
+def _placer_request(item: _Item, now: datetime) -> Request:
+    r = item.request
+    dearest = max((row.cost_fen for row in item.rows.values()), default=0)
+    deadline = None
+    if r.deadline is not None:
+        deadline = max(0, math.floor((r.deadline - now).total_seconds() / 3600 / SLOT_HOURS))
+    program = next((row.program_id for row in item.rows.values() if row.program_id), None)
+    return Request(
+        r.id, r.tenant_id, r.accelerators or 1, VALUE_FACTOR * dearest + 1, 0, deadline, program,
+        frozenset(r.allowed_origins),
+    )  # fmt: skip
+
+
+def _subsidies(inst: Any, items: list[_Item]) -> np.ndarray:
+    """Per candidate: its row's program rate on the candidate's cost, capped by the balance."""
+    cs = inst.candidates
+    out = np.zeros(len(cs), dtype=np.int64)
+    for c in range(len(cs)):
+        item = items[int(cs.request[c])]
+        row = item.rows[inst.pools[int(cs.pool[c])].id]
+        if row.voucher_id is None:
+            continue
+        balance = max(item.vouchers[row.voucher_id].balance_fen, 0)
+        out[c] = min(apply_rate(int(cs.cost_fen[c]), row.rate), balance)
+    return out
