@@ -10,6 +10,7 @@ from suanli.api import errors
 from suanli.api.routers import agents, catalog, registry
 from suanli.api.routers import applications as applications
 from suanli.api.routers import estimates as estimates
+from suanli.api.routers import exchange as exchange
 from suanli.api.routers import ledger as ledger
 from suanli.api.routers import programs as programs
 from suanli.api.routers import statements as statements
@@ -37,6 +38,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         applications,
         ledger,
         statements,
+        exchange,
     ):
         api.include_router(module.router)
     app.include_router(api)
