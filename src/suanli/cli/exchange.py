@@ -1,19 +1,26 @@
-"""Exchange commands: the trace-driven placement simulator."""
+"""Exchange commands: quotes, submissions, cancellations, reservations, batch placement, and the
+trace-driven placement simulator."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from suanli.cli.common import console, err_console, handle_errors, print_json
+from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
+from suanli.domain.roles import SYSTEM
+from suanli.errors import ValidationError
 from suanli.placement.trace import read_trace
-from suanli.services import simulation
+from suanli.services import batch_placement, exchange, simulation
+from suanli.services.quotes import Quote
 
 
 @handle_errors
@@ -68,5 +75,208 @@ def simulate_cmd(
     console.print(table)
 
 
+# Quotes, submissions, cancellations, reservations and the batch placement.
+
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _request(
+    request_file: Path | None,
+    tenant: str | None,
+    kind: str,
+    params_b: float | None,
+    tokens_b: float,
+    accelerators: int | None,
+    vouchers: list[str] | None,
+    origins: list[str] | None,
+    objective: str,
+    max_net_fen: int | None,
+    deadline: str | None,
+    command: str | None,
+    request_id: str,
+    mode: str = "online",
+) -> dict[str, Any]:
+    """The request from a JSON file, or from the flags."""
+    if request_file is not None:
+        try:
+            raw: dict[str, Any] = json.loads(request_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValidationError("request", f"{request_file}: {exc}") from None
+        return raw
+    if tenant is None or params_b is None:
+        raise ValidationError("tenant", "give --request FILE, or --tenant and --params-b")
+    return {
+        "id": request_id, "tenant_id": tenant, "accelerators": accelerators,
+        "workload": {"kind": kind, "params_b": params_b, "tokens_b": tokens_b},
+        "voucher_ids": vouchers or [], "allowed_origins": origins or ["domestic", "foreign"],
+        "objective": objective, "max_net_fen": max_net_fen, "deadline": deadline,
+        "spec": {"command": shlex.split(command)} if command else None, "mode": mode,
+    }  # fmt: skip
+
+
+RequestFile = Annotated[Path | None, typer.Option("--request", help="request JSON file")]
+Tenant = Annotated[str | None, typer.Option(help="tenant id")]
+Kind = Annotated[str, typer.Option(help="pretrain, finetune, lora or inference")]
+ParamsB = Annotated[float | None, typer.Option(help="model parameters, billions")]
+TokensB = Annotated[float, typer.Option(help="training tokens, billions")]
+Count = Annotated[int | None, typer.Option(help="accelerators (default: fewest that fit)")]
+Vouchers = Annotated[list[str] | None, typer.Option("--voucher", help="voucher id (repeatable)")]
+Origins = Annotated[list[str] | None, typer.Option("--origin", help="domestic/foreign")]
+ObjectiveOpt = Annotated[str, typer.Option(help="net_cost, finish_time or energy")]
+Ceiling = Annotated[int | None, typer.Option(help="ceiling on the net cost, fen")]
+Deadline = Annotated[str | None, typer.Option(help="ISO time with zone")]
+
+
+def _money_text(fen: int, currency: str) -> str:
+    return str(Money(fen, currency))
+
+
+def print_quote(q: Quote, top: int = 10, out: Console | None = None) -> None:
+    table = Table(title=f"Quote {q.request_id} by {q.objective}")
+    for col in ("offer", "origin", "chips", "accel-h p10–p90", "cost", "subsidy", "net", "kWh",
+                "start"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("offer", "origin") else "right")
+    for r in q.rows[:top]:
+        table.add_row(
+            r.offer_id, r.origin, str(r.count),
+            f"{r.accelerator_hours_p10:,.0f}–{r.accelerator_hours_p90:,.0f}",
+            _money_text(r.cost_fen, r.currency), _money_text(r.subsidy_fen, r.currency),
+            _money_text(r.net_fen, r.currency),
+            "—" if r.energy_kwh is None else f"{r.energy_kwh:,.0f}", f"{r.start:%m-%d %H:%M}",
+        )  # fmt: skip
+    (out or console).print(table)
+
+
+@handle_errors
+def quote_cmd(
+    request_file: RequestFile = None,
+    tenant: Tenant = None,
+    kind: Kind = "finetune",
+    params_b: ParamsB = None,
+    tokens_b: TokensB = 1.0,
+    accelerators: Count = None,
+    voucher: Vouchers = None,
+    origin: Origins = None,
+    objective: ObjectiveOpt = "net_cost",
+    max_net_fen: Ceiling = None,
+    deadline: Deadline = None,
+    as_json: AsJson = False,
+) -> None:
+    """Price a job on every live offer; list the others with the reason."""
+    raw = _request(request_file, tenant, kind, params_b, tokens_b, accelerators, voucher, origin,
+                   objective, max_net_fen, deadline, None, "cli-quote")  # fmt: skip
+    with unit_of_work() as uow:
+        q = exchange.quote_for(uow, SYSTEM, raw)
+    if as_json:
+        print_json(q.to_dict())
+        return
+    print_quote(q)
+    for r in q.refused:
+        console.print(f"  [dim]{r.offer_id}[/dim] {r.code}: {r.reason}", highlight=False)
+
+
+@handle_errors
+def submit_cmd(
+    request_id: Annotated[str, typer.Option("--id", help="request id (idempotency key)")] = "",
+    request_file: RequestFile = None,
+    tenant: Tenant = None,
+    kind: Kind = "finetune",
+    params_b: ParamsB = None,
+    tokens_b: TokensB = 1.0,
+    accelerators: Count = None,
+    voucher: Vouchers = None,
+    origin: Origins = None,
+    objective: ObjectiveOpt = "net_cost",
+    max_net_fen: Ceiling = None,
+    deadline: Deadline = None,
+    command: Annotated[str | None, typer.Option(help="the command the site runs")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="keep for the batch placement")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Submit a job request: placed now on the best offer, or kept for the batch."""
+    raw = _request(request_file, tenant, kind, params_b, tokens_b, accelerators, voucher, origin,
+                   objective, max_net_fen, deadline, command, request_id,
+                   "batch" if batch else "online")  # fmt: skip
+    with unit_of_work() as uow:
+        done = exchange.submit(uow, SYSTEM, exchange.request_from_dict(raw))
+    if as_json:
+        print_json(done.to_dict())
+    elif done.placement is not None:
+        q = done.placement["quote"]
+        net = _money_text(q["net_fen"], q["currency"])
+        run_id = done.placement["run_id"]
+        console.print(
+            f"{done.request_id}: placed on {q['offer_id']} from {q['start']}, run {run_id}, "
+            f"net {net}"
+        )
+    else:
+        console.print(f"{done.request_id}: {done.status} {done.reason}".rstrip())
+    if not done.ok:
+        raise typer.Exit(1)
+
+
+@handle_errors
+def cancel_cmd(request_id: Annotated[str, typer.Argument()], as_json: AsJson = False) -> None:
+    """Cancel a request: its reservation is released and its run cancelled."""
+    with unit_of_work() as uow:
+        out = exchange.cancel(uow, SYSTEM, request_id)
+    if as_json:
+        print_json(out)
+    else:
+        console.print(f"{request_id}: {out['status']}")
+
+
+@handle_errors
+def place_cmd(
+    batch: Annotated[bool, typer.Option("--batch", help="place every pending request")] = False,
+    policy: Annotated[Path | None, typer.Option(help="policy TOML (default: the default)")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="solver seconds")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Place every pending request at once (MILP over real quotes, under the policy)."""
+    if not batch:
+        raise ValidationError("batch", "only --batch placement is offered here")
+    with unit_of_work() as uow:
+        report = batch_placement.place_batch(
+            uow, SYSTEM, exchange.load_policy(policy), time_limit_s=time_limit
+        )
+    out = report.to_dict()
+    if as_json:
+        print_json(out)
+        return
+    console.print(
+        f"batch: {out['placed_count']} placed, {out['unplaced_count']} unplaced of "
+        f"{out['pending']}; objective {out['objective']:,}, LP bound {out['lp_bound']}, gap "
+        f"{out['gap']}, {out['status']}, {out['seconds']} s, violations {len(out['violations'])}"
+    )
+
+
+@handle_errors
+def reservations_cmd(
+    offer: Annotated[str | None, typer.Option(help="only this offer")] = None,
+    active: Annotated[bool, typer.Option(help="only active ones")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Capacity reservations on offers."""
+    with unit_of_work() as uow:
+        rows = exchange.list_reservations(uow, SYSTEM, offer_id=offer, active_only=active)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Reservations")
+    for col in ("id", "tenant", "offer", "chips", "start", "end", "status"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["tenant_id"], r["offer_id"], str(r["accelerators"]),
+                      f"{r['start_at']:%Y-%m-%d %H:%M}", f"{r['end_at']:%Y-%m-%d %H:%M}",
+                      r["status"])  # fmt: skip
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate_cmd)
+    app.command("quote")(quote_cmd)
+    app.command("submit")(submit_cmd)
+    app.command("cancel")(cancel_cmd)
+    app.command("place")(place_cmd)
+    app.command("reservations")(reservations_cmd)
