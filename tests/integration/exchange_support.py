@@ -29,8 +29,10 @@ def give_voucher(engine: Engine, amount_fen: int = 2_000_000, wallet_fen: int = 
     at = datetime(2025, 3, 3, tzinfo=UTC)
     contract = Contract("hz-xixi-compute", "910B", Fraction(10_000), 9_000_000, "CNY", day)
     with UnitOfWork(engine) as uow:
-        apps.apply(uow, SYSTEM, application_id="hz-1", program_id="hangzhou-2025",
-                   tenant_id=TENANT, requested_fen=amount_fen, contract=contract, now=at)  # fmt: skip
+        apps.apply(
+            uow, SYSTEM, application_id="hz-1", program_id="hangzhou-2025", tenant_id=TENANT,
+            requested_fen=amount_fen, contract=contract, now=at,
+        )  # fmt: skip
     with UnitOfWork(engine) as uow:
         out = apps.review(uow, Principal(Role.REVIEWER, None), "hz-1", "approve", now=at)
         assert out.ok, out.reason

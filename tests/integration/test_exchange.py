@@ -219,9 +219,8 @@ def test_batch_places_pending_requests_under_the_policy(world, engine):
     with UnitOfWork(engine) as uow:  # nothing pending is left placed twice
         again = batch_placement.place_batch(uow, SYSTEM, policy, time_limit_s=5)
     assert again.pending == out["unplaced_count"]
-    with pytest.raises(PermissionDenied):
-        with UnitOfWork(engine) as uow:
-            batch_placement.place_batch(uow, WHO, policy)
+    with pytest.raises(PermissionDenied), UnitOfWork(engine) as uow:
+        batch_placement.place_batch(uow, WHO, policy)
 
 
 def test_other_tenants_cannot_use_or_see(world, engine):
