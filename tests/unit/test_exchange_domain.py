@@ -1,0 +1,96 @@
+"""The capacity calendar (hand-checked and Hypothesis) and the quote's subsidy fast path."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suanli.domain.exchange import Busy, JobRequest, earliest_start, fits, peak_use
+from suanli.domain.registry import Tenant
+from suanli.domain.subsidy import Contract, compute_subsidy
+from suanli.errors import ValidationError
+from suanli.services.catalog import load_catalog
+from suanli.services.programs import load_programs
+from suanli.services.quotes import _limit, memo_safe
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def h(n: float) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def test_peak_and_earliest_start_by_hand() -> None:
+    busy = [Busy(h(0), h(4), 6), Busy(h(2), h(6), 3), Busy(h(6), h(8), 8)]
+    assert peak_use(busy, h(0), h(8)) == 9
+    assert peak_use(busy, h(4), h(6)) == 3
+    assert peak_use(busy, h(5.5), h(6.5)) == 8  # [2,6) then [6,8): never both
+    assert earliest_start(10, busy, 4, timedelta(hours=1), h(0), h(24)) == h(0)
+    assert earliest_start(10, busy, 5, timedelta(hours=1), h(0), h(24)) == h(4)
+    assert earliest_start(10, busy, 7, timedelta(hours=1), h(0), h(24)) == h(4)
+    assert earliest_start(10, busy, 7, timedelta(hours=3), h(0), h(24)) == h(8)
+    assert earliest_start(10, busy, 7, timedelta(hours=3), h(0), h(10)) is None
+    assert earliest_start(10, busy, 11, timedelta(hours=1), h(0), h(24)) is None
+    assert fits(10, busy, 1, h(0), h(8)) and not fits(10, busy, 2, h(0), h(8))
+
+
+@settings(derandomize=True, max_examples=200)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 12), st.integers(1, 16)), max_size=12),
+    st.integers(16, 32),
+)
+def test_reserving_at_the_earliest_start_never_over_commits(jobs, capacity) -> None:
+    busy: list[Busy] = []
+    for ready, length, need in jobs:
+        start = earliest_start(capacity, busy, need, timedelta(hours=length), h(ready), h(200))
+        assert start is not None and start >= h(ready)
+        # Earliest: no earlier candidate start (the ready time or a reservation's end) fits.
+        for t in {h(ready)} | {b.end for b in busy}:
+            if h(ready) <= t < start:
+                assert not fits(capacity, busy, need, t, t + timedelta(hours=length))
+        busy.append(Busy(start, start + timedelta(hours=length), need))
+        assert peak_use(busy, h(0), h(300)) <= capacity
+
+
+def test_request_validation_names_the_field() -> None:
+    ok = JobRequest("r-1", "t-1", workload=None)
+    assert ok.validate() is ok
+    for bad, field in (
+        (JobRequest("r-1", "t-1", None, accelerators=0), "accelerators"),
+        (JobRequest("r-1", "t-1", None, allowed_origins=frozenset({"mars"})), "allowed_origins"),
+        (JobRequest("r-1", "t-1", None, objective="speed"), "objective"),  # type: ignore[arg-type]
+        (JobRequest("r-1", "t-1", None, deadline=datetime(2026, 1, 1)), "deadline"),
+        (JobRequest("r-1", "t-1", None, voucher_ids=("v", "v")), "voucher_ids"),
+        (JobRequest("R 1", "t-1", None), "id"),
+    ):
+        try:
+            bad.validate()
+        except ValidationError as exc:
+            assert exc.field == field
+        else:
+            raise AssertionError(f"{field} accepted")
+
+
+TENANT = Tenant("qt", "Qiantang", "Hangzhou", date(2024, 1, 10), 22, 300_000_000, "CNY",
+                "ai-model", True)  # fmt: skip
+PROVIDERS = (("hz-xixi-compute", "Hangzhou"), ("sh-lingang-ai", "Shanghai"),
+             ("bj-zhongguancun-dc", "Beijing"), ("cd-tianfu-ai", "Chengdu"))  # fmt: skip
+
+
+@settings(derandomize=True, max_examples=60)
+@given(st.integers(0, 10**10), st.sampled_from(PROVIDERS), st.sampled_from(["910B", "H20", "A800"]))
+def test_fast_path_subsidy_equals_compute_subsidy(cost_fen, provider, accelerator) -> None:
+    acc = load_catalog().get(accelerator)
+    for program in load_programs().values():
+        if program.kind != "compute-voucher" or not memo_safe(program):
+            continue
+        contract = Contract(provider[0], acc.id, Fraction(cost_fen, 1000), cost_fen, "CNY",
+                            date(2025, 6, 1), None, provider[1])  # fmt: skip
+        if program.currency != "CNY":
+            continue
+        decision = compute_subsidy(program, TENANT, contract, acc)
+        if decision.eligible:
+            assert _limit(program, decision.rate, cost_fen) == decision.subsidy_fen, program.id
