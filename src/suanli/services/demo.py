@@ -23,6 +23,7 @@ from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
 from suanli.services.demo_agents import step_agents
 from suanli.services.demo_estimates import step_estimates
+from suanli.services.demo_exchange import step_exchange
 from suanli.services.demo_ledger import step_ledger
 from suanli.services.demo_programs import step_programs
 from suanli.services.demo_vouchers import step_vouchers
@@ -121,6 +122,7 @@ STEPS: list[Step] = [step_catalog, step_world, step_tokens]
 STEPS.append(step_estimates)
 STEPS.append(step_programs)
 STEPS.append(step_vouchers)
+STEPS.append(step_exchange)  # before the agents, which then run the placed jobs
 STEPS.append(step_agents)
 STEPS.append(step_ledger)
 
