@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suanli.domain.exchange import Busy, JobRequest, earliest_start, fits, peak_use
-from suanli.domain.registry import Tenant
+from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.subsidy import Contract, compute_subsidy
 from suanli.errors import ValidationError
 from suanli.services.catalog import load_catalog
 from suanli.services.programs import load_programs
-from suanli.services.quotes import _limit, memo_safe
+from suanli.services.quotes import OfferView, _limit, _Subsidies
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -81,16 +81,26 @@ PROVIDERS = (("hz-xixi-compute", "Hangzhou"), ("sh-lingang-ai", "Shanghai"),
 
 
 @settings(derandomize=True, max_examples=60)
-@given(st.integers(0, 10**10), st.sampled_from(PROVIDERS), st.sampled_from(["910B", "H20", "A800"]))
+@given(
+    st.integers(0, 10**10),
+    st.sampled_from(PROVIDERS),
+    st.sampled_from(["910B", "H20", "A800", "MLU370-X8"]),
+)
 def test_fast_path_subsidy_equals_compute_subsidy(cost_fen, provider, accelerator) -> None:
     acc = load_catalog().get(accelerator)
+    day = date(2025, 6, 1)
+    prov = Provider(provider[0], provider[0], provider[1])
+    site = Site("s-1", prov.id, "hall", prov.city)
+    offer = Offer("o-1", site.id, acc.id, 64, 1000, "CNY", T0, T0 + timedelta(days=9))
+    view = OfferView(offer, site, prov)
+    hours = cost_fen / 1000
     for program in load_programs().values():
-        if program.kind != "compute-voucher" or not memo_safe(program):
+        if program.kind != "compute-voucher" or program.currency != "CNY":
             continue
-        contract = Contract(provider[0], acc.id, Fraction(cost_fen, 1000), cost_fen, "CNY",
-                            date(2025, 6, 1), None, provider[1])  # fmt: skip
-        if program.currency != "CNY":
-            continue
-        decision = compute_subsidy(program, TENANT, contract, acc)
-        if decision.eligible:
-            assert _limit(program, decision.rate, cost_fen) == decision.subsidy_fen, program.id
+        contract = Contract(prov.id, acc.id, Fraction(round(hours * 1e6), 10**6), cost_fen, "CNY",
+                            day, None, prov.city)  # fmt: skip
+        want = compute_subsidy(program, TENANT, contract, acc)
+        ok, rate, amount, _ = _Subsidies(TENANT, day).decide(program, view, acc, hours, cost_fen)
+        assert (ok, amount) == (want.eligible, want.subsidy_fen), program.id
+        if ok:
+            assert rate == want.rate and _limit(program, rate, cost_fen) == amount

@@ -189,7 +189,10 @@ def _limit(program: Program, rate: Fraction, cost_fen: int) -> int:
 class _Subsidies:
     tenant: Tenant
     day: Any
+    fast: bool = True
     memo: dict[tuple[str, str, str], SubsidyDecision] = field(default_factory=dict)
+    safe: dict[str, bool] = field(default_factory=dict)
+    why: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
         return Contract(
@@ -198,18 +201,41 @@ class _Subsidies:
             view.provider.related_parties,
         )  # fmt: skip
 
+    def is_fast(self, program: Program) -> bool:
+        found = self.safe.get(program.id)
+        if found is None:
+            found = self.safe[program.id] = self.fast and memo_safe(program)
+        return found
+
+    def rules(self, program: Program, view: OfferView, acc: Accelerator) -> SubsidyDecision:
+        """Eligibility and rate for a fast program, decided once per (provider, chip)."""
+        key = (program.id, view.provider.id, acc.id)
+        d = self.memo.get(key)
+        if d is None:
+            d = self.memo[key] = _rules(program, self.tenant, self.day, view.provider, acc)
+        return d
+
+    def blocked(self, v: VoucherView, view: OfferView, acc: Accelerator) -> str:
+        """Why the voucher cannot pay on this offer ("" if it can), for a fast program."""
+        if v.currency != view.offer.currency or v.program.currency != view.offer.currency:
+            return f"{v.program.id}: pays in {v.program.currency}"
+        key = (v.program.id, view.provider.id, acc.id)
+        found = self.why.get(key)
+        if found is None:
+            d = self.rules(v.program, view, acc)
+            found = self.why[key] = (
+                "" if d.eligible else f"{v.program.id}: {_refused_by_program(d)}"
+            )
+        return found
+
     def decide(
         self, program: Program, view: OfferView, acc: Accelerator, hours: float, cost: int
     ) -> tuple[bool, Fraction, int, SubsidyDecision | None]:
         """(eligible, rate, subsidy, the full decision when one was computed)."""
-        if not memo_safe(program):
+        if not self.is_fast(program):
             d = compute_subsidy(program, self.tenant, self.contract(view, acc, hours, cost), acc)
             return d.eligible, d.rate, d.subsidy_fen, d
-        key = (program.id, view.provider.id, acc.id)
-        d = self.memo.get(key)
-        if d is None:
-            d = compute_subsidy(program, self.tenant, self.contract(view, acc, hours, cost), acc)
-            self.memo[key] = d
+        d = self.rules(program, view, acc)
         if not d.eligible:
             return False, Fraction(0), 0, d
         return True, d.rate, _limit(program, d.rate, cost), None
@@ -219,6 +245,33 @@ class _Subsidies:
     ) -> tuple[str, ...]:
         contract = self.contract(view, acc, hours, cost)
         return compute_subsidy(program, self.tenant, contract, acc).lines
+
+
+# Decisions on a zero contract, shared by quotes: the same tenant asking again the same day
+# reuses them. Keyed by everything the decision reads; the program object is kept and compared,
+# so a reloaded program file is decided afresh.
+_RULES: dict[tuple[Any, ...], tuple[Program, SubsidyDecision]] = {}
+_RULES_LIMIT = 65536
+
+
+def _rules(
+    program: Program, tenant: Tenant, day: Any, provider: Provider, acc: Accelerator
+) -> SubsidyDecision:
+    key = (program.id, tenant, day, provider.id, provider.city, provider.related_parties, acc.id)
+    found = _RULES.get(key)
+    if found is not None and found[0] is program:
+        return found[1]
+    contract = Contract(provider.id, acc.id, Fraction(0), 0, program.currency, day, None,
+                        provider.city, provider.related_parties)  # fmt: skip
+    decision = compute_subsidy(program, tenant, contract, acc)
+    if len(_RULES) >= _RULES_LIMIT:
+        _RULES.clear()
+    _RULES[key] = (program, decision)
+    return decision
+
+
+def clear_rule_cache() -> None:
+    _RULES.clear()
 
 
 def _refused_by_program(decision: SubsidyDecision | None) -> str:
@@ -244,11 +297,13 @@ def quote_offers(
     *,
     model: MfuModel | None = None,
     explain_top: int = EXPLAIN_TOP,
+    fast_subsidy: bool = True,
 ) -> Quote:
     """The quote over already-loaded offers, vouchers and reservations (no I/O)."""
     model = model or default_model()
     catalog = load_catalog()
-    subsidies = _Subsidies(tenant, now.date())
+    subsidies = _Subsidies(tenant, now.date(), fast_subsidy)
+    fast_vouchers = bool(vouchers) and all(subsidies.is_fast(v.program) for v in vouchers)
     rows: list[QuoteRow] = []
     refused: list[Refusal] = []
     w = request.workload
@@ -271,6 +326,12 @@ def quote_offers(
             refuse("capacity", f"{request.accelerators} accelerators asked; the offer has "
                    f"{offer.count}")  # fmt: skip
             continue
+        if fast_vouchers:  # refuse unaccredited offers before estimating on them
+            why = [subsidies.blocked(v, view, acc) for v in vouchers]
+            if all(why):
+                refuse("not_accredited", "no voucher's program accepts this offer: "
+                       + " | ".join(why))  # fmt: skip
+                continue
         est = estimate_checked(
             w, acc, count=request.accelerators, pue=view.site.pue,
             price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
