@@ -152,7 +152,7 @@ def place_batch(
         start = now + timedelta(hours=SLOT_HOURS * int(inst.candidates.start_slot[c]))
         row = item.rows[pool.id]
         savepoint = uow.conn.begin_nested()
-        placed = exchange._place_row(
+        placed = exchange.place_row(
             uow, item.request, row, item.vouchers, method="batch", fixed_start=start, now=now
         )
         if isinstance(placed, str):

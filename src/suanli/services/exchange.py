@@ -284,7 +284,7 @@ def _voucher_rule(
 CAPACITY_TAKEN = "its capacity was taken meanwhile"
 
 
-def _place_row(
+def place_row(
     uow: UnitOfWork,
     request: JobRequest,
     row: QuoteRow,
@@ -344,7 +344,7 @@ def _try_rows(
             reason = blocked
             continue
         savepoint = uow.conn.begin_nested()
-        placed = _place_row(uow, request, row, vouchers, method="online", fixed_start=None, now=now)
+        placed = place_row(uow, request, row, vouchers, method="online", fixed_start=None, now=now)
         if isinstance(placed, str):
             savepoint.rollback()
             if placed == CAPACITY_TAKEN:
