@@ -14,9 +14,10 @@ import argparse
 import statistics
 import time
 
-from suanli.estimate.api import default_model, estimate_checked
+from suanli.estimate.api import estimate_checked
 from suanli.estimate.workload import Workload
 from suanli.services.catalog import load_catalog
+from suanli.services.estimates import default_model
 
 
 def main() -> None:

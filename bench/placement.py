@@ -19,13 +19,13 @@ import numpy as np
 
 from suanli.domain.exchange import Busy, JobRequest
 from suanli.domain.registry import Offer, Provider, Site, Tenant
-from suanli.estimate.api import default_model
 from suanli.estimate.workload import Workload
 from suanli.placement import synthetic
 from suanli.placement.check import violations
 from suanli.placement.greedy import fifo, greedy
 from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Solution
+from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
 from suanli.services.quotes import OfferView, VoucherView, clear_rule_cache, quote_offers
 

@@ -8,13 +8,14 @@ import pytest
 
 from suanli.errors import NotFoundError, ValidationError
 from suanli.estimate import flops, memory
-from suanli.estimate.api import Estimate, Infeasible, estimate, relative_speed
+from suanli.estimate.api import Estimate, Infeasible
 from suanli.estimate.calibration import load_runs
 from suanli.estimate.energy import energy_kwh
 from suanli.estimate.validation import leave_one_out
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.services.catalog import get_accelerator, load_catalog
+from suanli.services.estimates import estimate, relative_speed
 
 SEVEN_B = Workload("finetune", 7, tokens_b=20, seq_len=2048, layers=32, hidden=4096)
 

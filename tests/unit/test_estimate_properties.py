@@ -6,9 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suanli.estimate import memory
-from suanli.estimate.api import Estimate, estimate
+from suanli.estimate.api import Estimate
 from suanli.estimate.workload import Workload
 from suanli.services.catalog import load_catalog
+from suanli.services.estimates import estimate
 
 CHIPS = [a for a in load_catalog() if a.peak_tflops("bf16") and a.memory_gb]
 

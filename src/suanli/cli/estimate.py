@@ -9,13 +9,14 @@ from rich.table import Table
 
 from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
 from suanli.errors import ValidationError
-from suanli.estimate.api import Estimate, Infeasible, default_model
+from suanli.estimate.api import Estimate, Infeasible
 from suanli.estimate.calibration import load_runs
 from suanli.estimate.validation import ValidationReport, leave_one_out
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.services import estimates
 from suanli.services.catalog import load_catalog
+from suanli.services.estimates import default_model
 
 app = typer.Typer(help="Estimate hours, chips, energy and cost of a workload; validate the model.")
 
@@ -75,7 +76,7 @@ def estimate_cmd(
         with unit_of_work() as uow:
             outcome = estimates.estimate_offer(uow, workload, offer, count=count).outcome
     elif accelerator is not None:
-        outcome = estimates.estimate_accelerator(
+        outcome = estimates.estimate(
             workload,
             accelerator,
             count=count,

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from suanli.domain.catalog import Accelerator, Precision
 from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError
 from suanli.estimate import energy, flops, mfu
-from suanli.estimate.calibration import load_runs
 from suanli.estimate.inference import serve_wall_hours
 from suanli.estimate.memory import MAX_COUNT, MemoryPlan, plan
 from suanli.estimate.workload import Workload
-from suanli.paths import data_dir
-from suanli.services.catalog import get_accelerator, load_catalog
 
 # Precisions a request may fall back to, in order, when it allows a fallback.
 FALLBACKS: dict[str, tuple[Precision, ...]] = {
@@ -110,43 +106,34 @@ class Infeasible:
 EstimateOutcome = Estimate | Infeasible
 
 
-@lru_cache(maxsize=1)
-def default_model() -> mfu.MfuModel:
-    """The utilisation model fitted on the shipped runs, once per process."""
-    return mfu.fit(load_runs(data_dir() / "training-runs.csv", load_catalog()))
-
-
-def resolve(accelerator: Accelerator | str) -> Accelerator:
-    return accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
-
-
 def estimate(
     workload: Workload,
-    accelerator: Accelerator | str,
+    accelerator: Accelerator,
     *,
+    model: mfu.MfuModel,
     count: int | None = None,
     pue: float = 1.0,
     price_fen_per_accel_hour: int | None = None,
     currency: str = "CNY",
     max_count: int | None = None,
-    model: mfu.MfuModel | None = None,
 ) -> EstimateOutcome:
-    """Estimate ``workload`` on ``accelerator`` (an Accelerator, catalog id or alias).
+    """Estimate ``workload`` on ``accelerator`` with the utilisation ``model``.
 
     ``count`` None picks the smallest count that fits (or, for a target rate, that keeps up).
-    ``max_count`` caps it, e.g. at an offer's size.
+    ``max_count`` caps it, e.g. at an offer's size. Catalog lookup by name and the model fitted
+    on the shipped runs live in ``suanli.services.estimates``.
     """
     workload.validate()
     check_terms(count=count, pue=pue, price=price_fen_per_accel_hour, currency=currency)
     return estimate_checked(
         workload,
-        resolve(accelerator),
+        accelerator,
         count=count,
         pue=pue,
         price_fen_per_accel_hour=price_fen_per_accel_hour,
         currency=currency,
         max_count=max_count,
-        model=model or default_model(),
+        model=model,
     )
 
 
@@ -357,20 +344,18 @@ def _notes(w: Workload, acc: Accelerator, util: mfu.Utilization, precision: Prec
 
 
 def relative_speed(
-    reference_accelerator: Accelerator | str,
-    accelerator: Accelerator | str,
+    reference: Accelerator,
+    accelerator: Accelerator,
+    model: mfu.MfuModel,
     precision: Precision = "bf16",
-    *,
-    model: mfu.MfuModel | None = None,
 ) -> float:
-    """Effective training throughput of ``accelerator`` over ``reference_accelerator``."""
-    m = model or default_model()
+    """Effective training throughput of ``accelerator`` over ``reference``."""
     rates = []
-    for acc in (resolve(reference_accelerator), resolve(accelerator)):
+    for acc in (reference, accelerator):
         peak = acc.peak_tflops(precision)
         if peak is None or precision not in acc.precisions:
             raise ValidationError("precision", f"{acc.id} has no {precision} peak in the catalog")
-        util = m.predict(acc, REFERENCE_PARAMS_B, REFERENCE_COUNT, precision)
+        util = model.predict(acc, REFERENCE_PARAMS_B, REFERENCE_COUNT, precision)
         rates.append(peak * util.value)
     return rates[1] / rates[0]
 

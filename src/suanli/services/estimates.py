@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from suanli.domain.catalog import Accelerator
+from suanli.domain.catalog import Accelerator, Precision
 from suanli.domain.registry import Offer, Site
 from suanli.errors import NotFoundError, ValidationError
-from suanli.estimate.api import (
-    EstimateOutcome,
-    check_terms,
-    default_model,
-    estimate,
-    estimate_checked,
-    resolve,
-)
+from suanli.estimate import api, mfu
+from suanli.estimate.api import EstimateOutcome, check_terms, estimate_checked
+from suanli.estimate.calibration import load_runs
 from suanli.estimate.workload import Workload
+from suanli.paths import data_dir
+from suanli.services.catalog import get_accelerator, load_catalog
 from suanli.store.repositories import registry as repo
 from suanli.store.uow import UnitOfWork
 
@@ -36,7 +34,18 @@ class OfferEstimate:
         return {"offer_id": self.offer_id, "site_id": self.site_id, **self.outcome.to_dict()}
 
 
-def estimate_accelerator(
+@lru_cache(maxsize=1)
+def default_model() -> mfu.MfuModel:
+    """The utilisation model fitted on the shipped calibration runs, once per process."""
+    return mfu.fit(load_runs(data_dir() / "training-runs.csv", load_catalog()))
+
+
+def resolve(accelerator: Accelerator | str) -> Accelerator:
+    """An Accelerator from itself, a catalog id or any alias (NotFoundError otherwise)."""
+    return accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
+
+
+def estimate(
     workload: Workload,
     accelerator: Accelerator | str,
     *,
@@ -44,15 +53,27 @@ def estimate_accelerator(
     pue: float = 1.0,
     price_fen_per_accel_hour: int | None = None,
     currency: str = "CNY",
+    max_count: int | None = None,
+    model: mfu.MfuModel | None = None,
 ) -> EstimateOutcome:
-    return estimate(
+    """``suanli.estimate.api.estimate`` by accelerator name, with the shipped utilisation model."""
+    return api.estimate(
         workload,
-        accelerator,
+        resolve(accelerator),
+        model=model or default_model(),
         count=count,
         pue=pue,
         price_fen_per_accel_hour=price_fen_per_accel_hour,
         currency=currency,
+        max_count=max_count,
     )
+
+
+def relative_speed(
+    reference: Accelerator | str, accelerator: Accelerator | str, precision: Precision = "bf16"
+) -> float:
+    """Effective training throughput of one accelerator over another, by name or record."""
+    return api.relative_speed(resolve(reference), resolve(accelerator), default_model(), precision)
 
 
 def estimate_offer(

@@ -39,11 +39,12 @@ from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal
 from suanli.domain.subsidy import AWARD, Contract, SubsidyDecision, compute_subsidy
 from suanli.errors import ValidationError
-from suanli.estimate.api import Estimate, Infeasible, default_model, estimate_checked
+from suanli.estimate.api import Estimate, Infeasible, estimate_checked
 from suanli.estimate.mfu import MfuModel
 from suanli.services import ledger
 from suanli.services.applications import acting_for, registered_tenant, usable_voucher
 from suanli.services.catalog import load_catalog
+from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
 from suanli.store.repositories import registry as repo
 from suanli.store.tables.exchange import reservations

@@ -6,12 +6,12 @@ import tomllib
 from pathlib import Path
 
 from suanli.errors import ValidationError
-from suanli.estimate.api import relative_speed
 from suanli.paths import data_dir
 from suanli.placement.fleet import Fleet, parse_fleet
 from suanli.placement.simulate import POLICIES, Progress, SimResult, simulate
 from suanli.placement.trace import read_trace
 from suanli.services.catalog import load_catalog
+from suanli.services.estimates import relative_speed
 
 
 def default_fleet_path() -> Path:

@@ -75,7 +75,7 @@ def estimate_one(body: EstimateIn, uow: UoW, who: Caller) -> dict[str, Any]:
     if body.offer_id is not None:
         return estimates.estimate_offer(uow, workload, body.offer_id, count=body.count).to_dict()
     assert body.accelerator is not None
-    outcome = estimates.estimate_accelerator(
+    outcome = estimates.estimate(
         workload,
         body.accelerator,
         count=body.count,
