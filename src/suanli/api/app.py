@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
+
+import httpx
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 
 from suanli import __version__
 from suanli.api import errors
-from suanli.api.routers import agents, catalog, registry
-from suanli.api.routers import applications as applications
-from suanli.api.routers import estimates as estimates
-from suanli.api.routers import exchange as exchange
-from suanli.api.routers import ledger as ledger
-from suanli.api.routers import programs as programs
-from suanli.api.routers import statements as statements
+from suanli.api.routers import (
+    agents,
+    applications,
+    catalog,
+    estimates,
+    exchange,
+    ledger,
+    programs,
+    registry,
+    statements,
+)
 from suanli.store.db import make_engine
 
 API_PREFIX = "/api/v1"
@@ -50,3 +57,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "database": app.state.engine.dialect.name}
 
     return app
+
+
+def in_process_client(engine: Engine | None = None) -> httpx.Client:
+    """An httpx client that calls the app in this process (no socket), e.g. for a local agent."""
+    with warnings.catch_warnings():
+        # Starlette announces a future transport package on import; it does not concern callers.
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    return TestClient(create_app(engine))

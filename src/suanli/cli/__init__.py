@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from suanli.cli import agent, catalog, core, registry
-from suanli.cli import applications as applications
-from suanli.cli import calibrate as calibrate
-from suanli.cli import estimate as estimate
-from suanli.cli import exchange as exchange
-from suanli.cli import ledger as ledger
-from suanli.cli import programs as programs
+from suanli.cli import (
+    agent,
+    applications,
+    calibrate,
+    catalog,
+    core,
+    estimate,
+    exchange,
+    ledger,
+    programs,
+    registry,
+)
 
 app = typer.Typer(
     name="suanli",

@@ -52,12 +52,10 @@ def run(
     from suanli.agent.loop import Agent, AgentApi
 
     if api is None:
-        from fastapi.testclient import TestClient
-
-        from suanli.api.app import create_app
+        from suanli.api.app import in_process_client
         from suanli.services.tokens import create_token
 
-        client: httpx.Client = TestClient(create_app())
+        client: httpx.Client = in_process_client()
         if token is None:
             with unit_of_work() as uow:
                 token = create_token(uow, "agent", site, "embedded agent")

@@ -43,7 +43,7 @@ def serve(
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
 ) -> None:
-    """Serve the REST API (/api/v1, OpenAPI at /docs) and the dashboard."""
+    """Serve the REST API (/api/v1, OpenAPI at /docs)."""
     import uvicorn
 
     from suanli.api.app import create_app

@@ -40,6 +40,12 @@ class DemoContext:
     port: int
     tokens: dict[str, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    sections: int = 0
+
+    def section(self, title: str) -> None:
+        """Start the next numbered section of the tour."""
+        self.sections += 1
+        self.console.rule(f"[bold]{self.sections}. {title}")
 
 
 Step = Callable[[DemoContext], None]
@@ -63,7 +69,7 @@ def load_world(engine: Any, path: Path | None = None) -> dict[str, int]:
 def step_catalog(ctx: DemoContext) -> None:
     catalog = load_catalog()
     domestic = sum(1 for a in catalog.all() if a.origin == "domestic")
-    ctx.console.rule("[bold]1. Accelerator catalog")
+    ctx.section("Accelerator catalog")
     ctx.console.print(
         f"{len(catalog)} accelerator models loaded, {domestic} domestic, each with sources. "
         "Try: [cyan]suanli catalog list --origin domestic[/cyan]"
@@ -72,7 +78,7 @@ def step_catalog(ctx: DemoContext) -> None:
 
 def step_world(ctx: DemoContext) -> None:
     counts = load_world(ctx.engine)
-    ctx.console.rule("[bold]2. Demo world")
+    ctx.section("Demo world: providers, sites, offers, tenants")
     ctx.console.print(
         ", ".join(f"{n} {k}s" for k, n in counts.items()) + f" across {len(_cities(ctx))} cities."
     )
@@ -129,7 +135,7 @@ STEPS.append(step_ledger)
 
 def step_next(ctx: DemoContext) -> None:
     base = f"http://127.0.0.1:{ctx.port}"
-    ctx.console.rule("[bold]Try it")
+    ctx.section("Try it")
     ctx.console.print(f"API docs:       {base}/docs")
     ctx.console.print(
         f"Accelerators:   curl -H 'Authorization: Bearer $TOKEN' {base}/api/v1/accelerators"

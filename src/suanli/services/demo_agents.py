@@ -44,15 +44,13 @@ def _fund(engine: Any) -> None:
 
 
 def step_agents(ctx: Any) -> None:
-    from fastapi.testclient import TestClient
-
     from suanli.agent.backends.local import LocalBackend
     from suanli.agent.loop import Agent, AgentApi
-    from suanli.api.app import create_app
+    from suanli.api.app import in_process_client
     from suanli.cli.agent import print_statement
     from suanli.services.tokens import create_token
 
-    ctx.console.rule("[bold]Site agents: real jobs, a fallback, settlement")
+    ctx.section("Site agents: real jobs, a fallback, settlement")
     _fund(ctx.engine)
     workdir = var_dir() / "agent-demo"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -64,7 +62,7 @@ def step_agents(ctx: Any) -> None:
         with UnitOfWork(ctx.engine) as uow:
             runs.submit(uow, SYSTEM, request_id=request_id, tenant_id=TENANT, offer_id=offer_id,
                         spec=spec, fallback=fallback, voucher=VOUCHER)  # fmt: skip
-    http = TestClient(create_app(ctx.engine))
+    http = in_process_client(ctx.engine)
     agents: dict[str, Agent] = {}
     while queued := _queued_sites(ctx.engine):
         for site in queued:

@@ -21,7 +21,7 @@ DEMO_WORKLOAD = Workload("finetune", 7, tokens_b=20, seq_len=4096)
 def step_estimates(ctx: DemoContext) -> None:
     with UnitOfWork(ctx.engine) as uow:
         results = estimate_all_offers(uow, DEMO_WORKLOAD)
-    ctx.console.rule("[bold]Estimator: a 7B full fine-tune on 20B tokens, on every offer")
+    ctx.section("Estimator: a 7B full fine-tune on 20B tokens, on every offer")
     best: dict[str, OfferEstimate] = {}
     refused: dict[str, Infeasible] = {}
     for r in results:

@@ -32,7 +32,7 @@ def _request(rid: str, **kw: Any) -> dict[str, Any]:
 def step_exchange(ctx: DemoContext) -> None:
     from suanli.cli.exchange import print_quote
 
-    ctx.console.rule("[bold]Exchange: a quote with a voucher, online and batch placement")
+    ctx.section("Exchange: a quote with a voucher, online and batch placement")
     with UnitOfWork(ctx.engine) as uow:
         settlement.fund_wallet(uow, TENANT, 2_000_000, "CNY", f"topup:exchange-demo:{TENANT}")
         uow.commit()

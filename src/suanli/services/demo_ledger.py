@@ -31,7 +31,7 @@ def step_ledger(ctx: DemoContext) -> None:
         rows = [ledger.balance(uow, a) for a in (ISSUER, BUDGET, ESCROW)]
         breaks = ledger.check_invariants(uow)
         count = len(ledger.list_accounts(uow))
-    ctx.console.rule("[bold]Ledger")
+    ctx.section("Ledger: holds, posts, retries and the invariant check")
     table = Table(title="Issuer funds a budget; a 5,000 hold is posted at 3,200 and the rest freed")
     for col in ("account", "kind", "posted", "available"):
         table.add_column(col, justify="left" if col in ("account", "kind") else "right")

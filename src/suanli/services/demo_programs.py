@@ -26,7 +26,7 @@ HOURS = 1_000  # accelerator-hours bought on each offer
 
 def step_programs(ctx: DemoContext) -> None:
     found = load_programs()
-    ctx.console.rule("[bold]Programs as data")
+    ctx.section("Programs as data")
     ctx.console.print(
         f"{len(found)} programs under data/programs/, each with its sources: "
         + ", ".join(found)

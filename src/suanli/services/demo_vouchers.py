@@ -142,7 +142,7 @@ def _balances(ctx: DemoContext) -> None:
 
 
 def step_vouchers(ctx: DemoContext) -> None:
-    ctx.console.rule("[bold]Applications, vouchers and a purchase-subsidy claim")
+    ctx.section("Applications, vouchers and a purchase-subsidy claim")
     day = date(2025, 3, 3)  # inside every demo program's validity
     _applications(ctx, day)
     _claim(ctx, day)
