@@ -14,7 +14,8 @@ from suanli.domain.subsidy import Contract, compute_subsidy
 from suanli.errors import ValidationError
 from suanli.services.catalog import load_catalog
 from suanli.services.programs import load_programs
-from suanli.services.quotes import OfferView, _limit, _Subsidies
+from suanli.services.quotes import OfferView, VoucherView, _limit, _Subsidies, per_offer_rules
+from suanli.services.rules import CelRule, facts_read
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -100,7 +101,44 @@ def test_fast_path_subsidy_equals_compute_subsidy(cost_fen, provider, accelerato
         contract = Contract(prov.id, acc.id, Fraction(round(hours * 1e6), 10**6), cost_fen, "CNY",
                             day, None, prov.city)  # fmt: skip
         want = compute_subsidy(program, TENANT, contract, acc)
-        ok, rate, amount, _ = _Subsidies(TENANT, day).decide(program, view, acc, hours, cost_fen)
+        subsidies = _Subsidies(TENANT, day)
+        # every shipped program without credits takes the fast path (Shanghai's per-offer rule too)
+        assert (subsidies.plan(program) is None) == (program.credits is not None), program.id
+        ok, rate, amount, _ = subsidies.decide(program, view, acc, hours, cost_fen)
         assert (ok, amount) == (want.eligible, want.subsidy_fen), program.id
         if ok:
             assert rate == want.rate and _limit(program, rate, cost_fen) == amount
+        if subsidies.plan(program) is not None:  # refused before sizing only if never eligible
+            voucher = VoucherView("v", program, "voucher:v", 10**12, "CNY")
+            assert not (subsidies.blocked(voucher, view, acc) and want.eligible), program.id
+        again = subsidies.decide(program, view, acc, hours, cost_fen)  # memoised: the same
+        assert again[:3] == (ok, rate, amount)
+
+
+def test_rules_say_which_facts_they_read() -> None:
+    assert CelRule("contract.provider_id != applicant.id").reads == {
+        "contract.provider_id", "applicant.id"}  # fmt: skip
+    assert CelRule("'contract.amount_fen' == applicant.sector").reads == {"applicant.sector"}
+    whole = CelRule("size(contract) > 3 && contract.amount_fen > 0")
+    assert whole.reads == {"contract", "contract.amount_fen"}  # used as a whole: any field
+    assert whole({"contract": {"amount_fen": 1, "a": 1, "b": 2, "c": 3}})
+    assert facts_read(lambda facts: True) == {"applicant", "contract", "purchase"}
+    by_id = load_programs()
+    assert per_offer_rules(by_id["hangzhou-2025"]) == ()
+    assert [r.id for r in per_offer_rules(by_id["shanghai-2025"])] == ["renting-compute"]
+
+
+def test_per_offer_rules_are_decided_per_offer() -> None:
+    """Shanghai's rule reads the hours: one provider and chip, two offers, two verdicts."""
+    program = load_programs()["shanghai-2025"]
+    acc = load_catalog().get("910B")
+    prov = Provider("sh-lingang-ai", "Lingang", "Shanghai")
+    site = Site("s-1", prov.id, "hall", prov.city)
+    view = OfferView(Offer("o-1", site.id, acc.id, 64, 1000, "CNY", T0, T0 + timedelta(days=9)),
+                     site, prov)  # fmt: skip
+    subsidies = _Subsidies(TENANT, date(2025, 9, 1))
+    assert subsidies.decide(program, view, acc, 0.0, 0)[:3] == (False, Fraction(0), 0)
+    assert subsidies.decide(program, view, acc, 5.0, 5000)[:3] == (True, Fraction(3, 10), 1500)
+    assert subsidies.decide(program, view, acc, 0.0, 0)[0] is False
+    voucher = VoucherView("v", program, "voucher:v", 10**9, "CNY")
+    assert subsidies.blocked(voucher, view, acc) == ""  # not refused before sizing

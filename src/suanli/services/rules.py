@@ -4,6 +4,10 @@ CEL is a standard, side-effect-free expression language: a rule can read the fac
 and nothing else. The engine is the ``common-expression-language`` package (Rust bindings);
 this adapter gives the domain a plain ``facts -> bool`` callable.
 
+Each compiled rule says which facts it reads (``CelRule.reads``, or ``facts_read`` for any
+predicate): callers use it to know which verdicts can change with which facts, e.g. the quote
+decides rules that never read a contract's amount or hours once per provider and chip.
+
 Speed: the exchange asks for subsidies over many offers with the same applicant. A rule that
 reads only ``applicant.x`` / ``contract.y`` fields (no whole-object use) is memoised on the values
 of exactly those fields, so one applicant's rules are evaluated once per distinct provider,
@@ -31,19 +35,21 @@ def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _reads(expr: str) -> tuple[tuple[str, str], ...] | None:
-    """The (root, field) pairs an expression reads, or None if it uses a root as a whole."""
+def _facts_read(expr: str) -> frozenset[str]:
+    """``root.field`` for each field an expression reads, and the bare root for each root it
+    uses as a whole (``contract["amount_fen"]``, ``size(applicant)``): any of its fields."""
     code = _STRING_RE.sub('""', expr)  # a quoted "contract" is text, not a reference
     fields = _FIELD_RE.findall(code)
-    if len(fields) != len(_ROOT_RE.findall(code)):
-        return None
-    return tuple(sorted(set(fields)))
+    names = {f"{root}.{name}" for root, name in fields}
+    roots = _ROOT_RE.findall(code)
+    names.update(r for r in set(roots) if roots.count(r) > sum(f[0] == r for f in fields))
+    return frozenset(names)
 
 
 class CelRule:
     """One compiled rule; calling it with facts returns its verdict."""
 
-    __slots__ = ("_cache", "_program", "_reads", "source")
+    __slots__ = ("_cache", "_key", "_program", "reads", "source")
 
     def __init__(self, expr: str) -> None:
         try:
@@ -54,14 +60,18 @@ class CelRule:
         if unknown:
             raise ValueError(f"unknown name(s) {', '.join(unknown)}; rules see {', '.join(ROOTS)}")
         self.source = expr
-        self._reads = _reads(expr)
+        # The facts the rule reads: ``root.field`` names, or a bare root used as a whole.
+        self.reads: frozenset[str] = _facts_read(expr)
+        whole = any("." not in name for name in self.reads)
+        pairs = tuple((root, f) for root, _, f in sorted(n.partition(".") for n in self.reads))
+        self._key: tuple[tuple[str, str], ...] | None = None if whole else pairs
         self._cache: dict[tuple[Any, ...], bool] = {}
 
     def __call__(self, facts: Mapping[str, Any]) -> bool:
-        if self._reads is None:
+        if self._key is None:  # memoised only on known fields
             return self._run(facts)
         try:
-            key = tuple(_freeze(facts[root][name]) for root, name in self._reads)
+            key = tuple(_freeze(facts[root][name]) for root, name in self._key)
         except (KeyError, TypeError):
             return self._run(facts)  # let the engine report what is missing
         found = self._cache.get(key)
@@ -91,6 +101,12 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"no such fact {exc.args[0]!r}"
     return str(exc).splitlines()[0]
+
+
+def facts_read(check: Predicate) -> frozenset[str]:
+    """What a rule's check reads (see ``CelRule.reads``); a predicate compiled elsewhere may
+    read anything, so every root."""
+    return check.reads if isinstance(check, CelRule) else frozenset(ROOTS)
 
 
 def compile_rule(expr: str) -> Predicate:
