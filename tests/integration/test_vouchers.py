@@ -81,6 +81,32 @@ on = "award"
 share = "50%"
 on = "progress-report"
 """,
+    # A city share and a district top-up that stack to at most 100 % of the cost.
+    "t-city": COMMON
+    + """name = "City share"
+kind = "compute-voucher"
+[rates]
+any = "30%"
+[stacking]
+with = ["t-district"]
+""",
+    "t-district": COMMON
+    + """name = "District top-up"
+kind = "compute-voucher"
+[rates]
+any = "100%"
+[stacking]
+with = ["t-city"]
+""",
+    # No double subsidy on a cost.
+    "t-alone": COMMON
+    + """name = "Alone"
+kind = "compute-voucher"
+[rates]
+any = "20%"
+[exclusions]
+double_subsidy = true
+""",
     # Domestic accelerators only, 10 %, cap 150,000 per buyer a year.
     "t-purchase": COMMON
     + """name = "Domestic GPU purchase"
@@ -247,8 +273,8 @@ def test_cap_per_entity_holds_across_vouchers(db: Engine) -> None:
 
 
 def test_budget_is_never_over_committed(db: Engine) -> None:
-    for i in range(6):
-        apply(db, f"t{i}", 200_000, 400_000, program="t-tight")
+    for i in range(6):  # six contracts (one program pays on one cost at most its rate)
+        apply(db, f"t{i}", 200_000, 400_000 + i, program="t-tight")
     results = [review(db, f"t{i}").result for i in range(6)]
     assert results == [ReviewResult.OK] * 5 + [ReviewResult.OVER_BUDGET]
     assert balance(db, "budget:t-tight:2026") == 0
@@ -258,7 +284,7 @@ def test_budget_is_never_over_committed(db: Engine) -> None:
 def test_concurrent_approvals_never_exceed_the_budget(db: Engine) -> None:
     """20 reviewers approve at once; the budget pays exactly 10 of the 100,000 vouchers."""
     for i in range(20):
-        apply(db, f"c{i}", 100_000, 200_000, program="t-tight")
+        apply(db, f"c{i}", 100_000, 200_000 + i, program="t-tight")
 
     def approve(i: int) -> ReviewResult:
         return review(db, f"c{i}").result  # type: ignore[no-any-return]
@@ -285,6 +311,81 @@ def test_tranches_hold_the_rest_until_a_reviewer_releases_it(db: Engine) -> None
         released = apps.release_tranche(uow, REVIEWER, voucher.id, "progress-report", now=NOW)
     assert released.released_fen == 100_001
     assert balance(db, voucher.account_id) == 100_001
+    healthy(db)
+
+
+# --- several programs, or one program twice, on one cost ----------------------------------
+
+
+def vouchers_on_the_cost(engine: Engine) -> int:
+    with UnitOfWork(engine) as uow:
+        return sum(v.amount_fen for v in apps.vouchers_for(uow, SYSTEM, "qiantang-llm"))
+
+
+def test_city_and_district_on_one_contract_never_pay_above_the_cost(db: Engine) -> None:
+    city = apply(db, "city", 1_000_000, 1_000_000, program="t-city")
+    assert city.entitled_fen == 300_000
+    # The same contract, the chip named by its catalog id instead of an alias.
+    same = Contract("hz-xixi-compute", "huawei-ascend-910b", Fraction(100), 1_000_000, "CNY",
+                    date(2026, 3, 1))  # fmt: skip
+    district = apply(db, "district", 1_000_000, 0, program="t-district", contract=same)
+    assert district.entitled_fen == 700_000  # 100 % less the city's 30 %
+    assert review(db, "city").ok and review(db, "district").ok
+    assert vouchers_on_the_cost(db) == 1_000_000
+    healthy(db)
+
+
+def test_district_first_leaves_the_city_nothing_to_pay(db: Engine) -> None:
+    apply(db, "district", 1_000_000, 1_000_000, program="t-district")
+    assert review(db, "district").ok
+    city = apply(db, "city", 300_000, 1_000_000, program="t-city")
+    assert city.entitled_fen == 0
+    before = snapshot(db)
+    assert review(db, "city").result is ReviewResult.OVER_ENTITLEMENT
+    assert review(db, "city", amount_fen=1).result is ReviewResult.OVER_ENTITLEMENT
+    assert snapshot(db) == before
+    assert vouchers_on_the_cost(db) == 1_000_000
+
+
+def test_one_program_twice_on_one_cost_stays_within_its_rate(db: Engine) -> None:
+    apply(db, "a1", 200_000, 1_000_000)  # 30 % of 1,000,000 = 300,000 at most on this cost
+    second = apply(db, "a2", 200_000, 1_000_000)
+    assert second.entitled_fen == 100_000
+    other_cost = apply(db, "a3", 200_000, 2_000_000)
+    assert other_cost.entitled_fen == 250_000  # its own 30 %, under the 250,000 cap
+
+
+def test_no_double_subsidy_holds_whichever_program_came_first(db: Engine) -> None:
+    # t-voucher would stack with anything; t-alone allows no other subsidy on its cost.
+    apply(db, "alone", 200_000, 1_000_000, program="t-alone")
+    later = apply(db, "later", 200_000, 1_000_000)
+    assert later.status is Status.INELIGIBLE
+    reasons = {r["check"]: r["reason"] for r in later.reasons if not r["passed"]}
+    assert reasons == {"stacked-programs": "t-alone does not stack with t-voucher"}
+    first = apply(db, "first", 200_000, 2_000_000)
+    assert first.status is Status.PENDING
+    alone = apply(db, "alone2", 200_000, 2_000_000, program="t-alone")
+    assert alone.status is Status.INELIGIBLE
+    assert {r["check"] for r in alone.reasons if not r["passed"]} >= {"double-subsidy"}
+
+
+def test_racing_applications_on_one_cost_never_pay_above_it(db: Engine) -> None:
+    """City and district applications filed at once on eight contracts, then approved at
+    once: whatever each application saw, the approvals never pay more than a contract."""
+    costs = [1_000_000 + i for i in range(8)]
+    jobs = [(f"{p}-{i}", p, c) for i, c in enumerate(costs) for p in ("t-city", "t-district")]
+
+    def file(job: tuple[str, str, int]) -> None:
+        apply(db, job[0], job[2], job[2], program=job[1])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(file, jobs))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda job: review(db, job[0]), jobs))
+    with UnitOfWork(db) as uow:
+        paid = {v.application_id: v.amount_fen for v in apps.vouchers_for(uow, SYSTEM)}
+    for i, cost in enumerate(costs):
+        assert paid.get(f"t-city-{i}", 0) + paid.get(f"t-district-{i}", 0) <= cost
     healthy(db)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -311,3 +312,30 @@ def test_bad_amounts_and_tiers() -> None:
         compute_subsidy(program, tenant(), contract(), acc("910B"), other_subsidies_fen=10**12)
     with pytest.raises(ValidationError, match="tier"):
         _access(10, tier="platinum")
+
+
+def test_the_strictest_stacked_program_binds_the_total_both_ways() -> None:
+    city = get_program("shanghai-2025")
+    district = get_program("shanghai-2025-district-topup")
+    strict_city = replace(city, stacking=replace(city.stacking, max_total_rate=Fraction(1, 2)))
+    c = contract(provider_id="sh-lingang-ai", start_on=date(2025, 9, 1), end_on=date(2026, 8, 31))
+    t = tenant(registered_city="Shanghai")
+    top = compute_subsidy(
+        district, t, c, acc("910B"), other_subsidies_fen=300_000 * YUAN, stacked=[strict_city]
+    )
+    assert top.eligible and top.subsidy_fen == 200_000 * YUAN  # 50 % in all, not 100 %
+    alone = compute_subsidy(get_program("beijing-2023"), tenant(), contract(), acc("910B"))
+    after = compute_subsidy(
+        get_program("hangzhou-2025"),
+        tenant(),
+        contract(provider_id="hz-xixi-compute"),
+        acc("910B"),
+        other_subsidies_fen=alone.subsidy_fen,
+        stacked=[get_program("beijing-2023")],
+    )
+    assert failed(after) == {"stacked-programs"}  # Beijing allows no other subsidy on its cost
+
+
+def test_one_program_twice_on_a_cost_stays_within_its_own_rate() -> None:
+    d = _hangzhou("910B", own_on_cost_fen=250_000 * YUAN)
+    assert d.subsidy_fen == 50_000 * YUAN  # 30 % of RMB 1M in all

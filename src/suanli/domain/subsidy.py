@@ -177,6 +177,35 @@ def _check_amounts(already_fen: int, other_fen: int, amount_fen: int) -> None:
         raise ValidationError("other_subsidies_fen", "must not exceed the contract amount")
 
 
+def allows(program: Program, other_id: str) -> bool:
+    """Whether ``program`` lets ``other_id``'s subsidy sit on the same cost: a program that
+    names its partners stacks only with them; one that excludes double subsidy with no one."""
+    if other_id == program.id:  # a program may pay twice on a cost, within its own rate
+        return True
+    if other_id in program.stacking.with_programs:
+        return True
+    return not program.exclude_double_subsidy and not program.stacking.with_programs
+
+
+def stacking_conflicts(program: Program, others: Sequence[Program]) -> list[str]:
+    """Why ``program`` may not pay on a cost the ``others`` pay on too; empty when it may.
+    Both sides' rules bind: an earlier program's exclusion holds against later ones."""
+    out = []
+    for other in others:
+        if not allows(program, other.id):
+            out.append(f"{program.id} does not stack with {other.id}")
+        elif not allows(other, program.id):
+            out.append(f"{other.id} does not stack with {program.id}")
+    return out
+
+
+def total_rate_limit(program: Program, others: Sequence[Program]) -> Fraction:
+    """All subsidies on one cost together: at most 100 % and at most every stacked program's
+    own ``max_total_rate`` (the strictest one binds)."""
+    limits = [program.stacking.max_total_rate, *(o.stacking.max_total_rate for o in others)]
+    return min([Fraction(1), *limits])
+
+
 def _common_checks(
     program: Program,
     checks: _Checks,
@@ -184,6 +213,7 @@ def _common_checks(
     on: date,
     other_fen: int,
     other_programs: Sequence[str],
+    stacked: Sequence[Program] = (),
 ) -> None:
     if program.valid_from and on < program.valid_from:
         checks.add("validity", False, f"{on} is before the program opens ({program.valid_from})")
@@ -220,6 +250,9 @@ def _common_checks(
             f"stacks with {', '.join(program.stacking.with_programs)}"
             + (f"; not with {', '.join(stray)}" if stray else ""),
         )
+    conflicts = stacking_conflicts(program, stacked)
+    if other_fen > 0 and conflicts:
+        checks.add("stacked-programs", False, "; ".join(conflicts))
 
 
 def _rule_checks(program: Program, checks: _Checks, facts: Mapping[str, Any]) -> None:
@@ -287,8 +320,10 @@ def _money_limits(
         limits.cap(budget_left_fen, "program budget left")
 
 
-def _stacking_limit(program: Program, limits: _Limits, other_fen: int) -> None:
-    total = min(program.stacking.max_total_rate, Fraction(1))
+def _stacking_limit(
+    program: Program, limits: _Limits, other_fen: int, stacked: Sequence[Program] = ()
+) -> None:
+    total = total_rate_limit(program, stacked)
     limits.cap(
         apply_rate(limits.amount, total) - other_fen,
         f"stacking: all subsidies on this cost at most {percent(total)}, "
@@ -318,8 +353,16 @@ def compute_subsidy(
     budget_left_fen: int | None = None,
     tier: str | None = None,
     credits_used: int = 0,
+    stacked: Sequence[Program] = (),
+    own_on_cost_fen: int = 0,
 ) -> SubsidyDecision:
-    """The subsidy ``program`` pays ``tenant`` on ``contract``; business refusals are results."""
+    """The subsidy ``program`` pays ``tenant`` on ``contract``; business refusals are results.
+
+    ``stacked``: the other programs whose subsidies make up ``other_subsidies_fen``, when
+    known; their own exclusions and total-rate limits then bind this program too.
+    ``own_on_cost_fen``: what this program already pays on this same cost; together they stay
+    within its own rate."""
+    other_programs = other_programs or [p.id for p in stacked]
     if program.kind == "purchase-subsidy":
         raise ValidationError("program", f"{program.id} subsidises purchases, not contracts")
     _check_inputs(program, contract.amount_fen, contract.currency, "contract")
@@ -332,7 +375,7 @@ def compute_subsidy(
         "contract": contract_facts(contract, accelerator),
     }
     checks = _Checks([])
-    _common_checks(program, checks, accelerator, day, other_subsidies_fen, other_programs)
+    _common_checks(program, checks, accelerator, day, other_subsidies_fen, other_programs, stacked)
     _provider_checks(program, checks, tenant, contract)
     _rule_checks(program, checks, facts)
     if not checks.ok:
@@ -344,12 +387,20 @@ def compute_subsidy(
         f"{percent(rate)} of {_money(contract.amount_fen, contract.currency)} = "
         f"{_money(limits.value, contract.currency)}"
     )
+    if own_on_cost_fen < 0:
+        raise ValidationError("own_on_cost_fen", "must not be negative")
+    if own_on_cost_fen:
+        limits.cap(
+            limits.value - own_on_cost_fen,
+            f"{percent(rate)} of this cost in all, "
+            f"{_money(own_on_cost_fen, contract.currency)} already on it from this program",
+        )
     released = program.released_share(milestones)
     used: int | None = None
     if program.credits is not None:
         used = _credit_limit(program, limits, contract, released, tier, credits_used)
     _money_limits(program, limits, released, already_subsidised_this_year_fen, budget_left_fen)
-    _stacking_limit(program, limits, other_subsidies_fen)
+    _stacking_limit(program, limits, other_subsidies_fen, stacked)
     limits.lines.append(f"subsidy: {_money(limits.value, contract.currency)}")
     return SubsidyDecision(
         program.id, True, rate, limits.value, contract.amount_fen, contract.currency,

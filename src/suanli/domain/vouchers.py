@@ -34,6 +34,7 @@ class ReviewResult(StrEnum):
     OVER_ENTITLEMENT = "over_entitlement"
     OVER_BUDGET = "over_budget"
     OVER_CAP = "over_cap"
+    OVER_STACKING = "over_stacking"  # with the other subsidies on the same cost
     LEDGER_REFUSED = "ledger_refused"
 
     @property
@@ -156,6 +157,7 @@ def check_limits(
     entitled_fen: int,
     budget_left_fen: int | None,
     cap_left_fen: int | None,
+    stacking_left_fen: int | None = None,
 ) -> Refusal | None:
     """The first limit an approval of ``amount_fen`` breaks, or None when it fits them all."""
     checks: list[tuple[ReviewResult, int | None, str]] = [
@@ -163,6 +165,7 @@ def check_limits(
         (ReviewResult.OVER_ENTITLEMENT, entitled_fen, "what the program's rates pay"),
         (ReviewResult.OVER_BUDGET, budget_left_fen, "the program's budget left this year"),
         (ReviewResult.OVER_CAP, cap_left_fen, "the entity's cap left in this period"),
+        (ReviewResult.OVER_STACKING, stacking_left_fen, "what other subsidies leave of the cost"),
     ]
     for result, limit, what in checks:
         if limit is not None and amount_fen > limit:

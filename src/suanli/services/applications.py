@@ -13,13 +13,21 @@ a refusal or an error leaves the database as it was. Retries are idempotent by i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from suanli.domain.money import apply_rate
+from suanli.domain.programs import Program
 from suanli.domain.registry import Provider, Tenant, check_id
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
-from suanli.domain.subsidy import Contract, SubsidyDecision
+from suanli.domain.subsidy import (
+    Contract,
+    SubsidyDecision,
+    stacking_conflicts,
+    total_rate_limit,
+)
 from suanli.domain.vouchers import (
     Application,
     ReviewResult,
@@ -32,6 +40,7 @@ from suanli.domain.vouchers import (
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Balance, TransferOutcome
 from suanli.services import awards, ledger
+from suanli.services.catalog import load_catalog
 from suanli.services.programs import subsidy_for_contract
 from suanli.services.settlement import receivable_account
 from suanli.store.repositories import registry as registry_repo
@@ -100,6 +109,36 @@ def contract_json(contract: Contract) -> dict[str, Any]:
     }
 
 
+def cost_key(contract: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two applications' contracts one cost: provider, accelerator model (an alias
+    is the same model), amount, currency and start. Restating the term or hours does not
+    make a new cost."""
+    acc = load_catalog().find(str(contract["accelerator_id"]))
+    model = acc.id if acc is not None else str(contract["accelerator_id"]).lower()
+    return (
+        contract["provider_id"], model, contract["amount_fen"], contract["currency"],
+        contract["start_on"],
+    )  # fmt: skip
+
+
+def stacked_on(
+    uow: UnitOfWork, tenant_id: str, contract: Mapping[str, Any], *, but: str, approved_only: bool
+) -> list[tuple[Program, int]]:
+    """The subsidies on the same cost: each other application of the tenant on it (approved,
+    or also pending) with its program and amount (approved, or what it may be approved)."""
+    key = cost_key(contract)
+    out = []
+    for other in repo.list_all(uow.conn, Application, tenant_id=tenant_id):
+        if other.id == but or cost_key(other.facts["contract"]) != key:
+            continue
+        if other.status is Status.APPROVED:
+            out.append((awards.known_program(other.program_id), other.approved_fen or 0))
+        elif other.status is Status.PENDING and not approved_only:
+            may_pay = min(other.requested_fen, other.entitled_fen)
+            out.append((awards.known_program(other.program_id), may_pay))
+    return out
+
+
 def verdicts_json(decision: SubsidyDecision) -> tuple[dict[str, Any], ...]:
     return tuple(
         {"check": v.check, "passed": v.passed, "reason": v.reason} for v in decision.reasons
@@ -138,10 +177,17 @@ def apply(
             return existing
         raise ConflictError(f"application {application_id} exists with other content")
     at = aware_now(now)
+    # Other applications on the same cost stack with this one: both programs' rules and the
+    # strictest total rate bind (the approval checks again under the tenant's lock).
+    on_cost = stacked_on(uow, tenant_id, facts["contract"], but=application_id, approved_only=False)
+    others = [(p, a) for p, a in on_cost if p.id != program_id]
+    own_fen = sum(a for p, a in on_cost if p.id == program_id)
     decision = subsidy_for_contract(
         uow, program_id, tenant, contract,
         already_subsidised_this_year_fen=awards.already_awarded(uow, program, tenant_id, at.date()),
         milestones=frozenset(t.on for t in program.tranches), tier=tier,
+        other_subsidies_fen=max(0, min(sum(a for _, a in others), contract.amount_fen)),
+        stacked=[p for p, _ in others], own_on_cost_fen=own_fen,
     )  # fmt: skip
     application = Application(
         id=application_id, program_id=program_id, tenant_id=tenant_id,
@@ -221,11 +267,19 @@ def _approve(
     program = awards.known_program(app.program_id)
     if amount_fen <= 0:
         return ReviewOutcome(ReviewResult.OVER_ENTITLEMENT, "the program pays nothing here", app)
+    repo.lock_tenant(uow.conn, app.tenant_id)  # approvals on one tenant's costs queue here
     limits = awards.lock_limits(uow, program, app.tenant_id, at.date())
+    others = stacked_on(uow, app.tenant_id, app.facts["contract"], but=app.id, approved_only=True)
+    conflicts = stacking_conflicts(program, [p for p, _ in others])
+    if conflicts:
+        return ReviewOutcome(ReviewResult.OVER_STACKING, "; ".join(conflicts), app)
+    cost_fen = int(app.facts["contract"]["amount_fen"])
+    total = apply_rate(cost_fen, total_rate_limit(program, [p for p, _ in others]))
     refusal = check_limits(
         amount_fen, app.currency, requested_fen=app.requested_fen,
         entitled_fen=app.entitled_fen, budget_left_fen=limits.budget_left_fen,
         cap_left_fen=limits.cap_left_fen,
+        stacking_left_fen=max(0, total - sum(a for _, a in others)),
     )  # fmt: skip
     if refusal is not None:
         return ReviewOutcome(refusal.result, refusal.reason, app)

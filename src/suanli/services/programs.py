@@ -178,6 +178,8 @@ def subsidy_for_contract(
     on: date | None = None,
     milestones: frozenset[str] = AWARD,
     tier: str | None = None,
+    stacked: Sequence[Program] = (),
+    own_on_cost_fen: int = 0,
 ) -> SubsidyDecision:
     program = get_program(program_id)
     tenant.validate()
@@ -186,7 +188,8 @@ def subsidy_for_contract(
         program, tenant, contract, acc,
         already_subsidised_this_year_fen=already_subsidised_this_year_fen,
         other_subsidies_fen=other_subsidies_fen, other_programs=other_programs,
-        on=on, milestones=milestones, tier=tier,
+        on=on, milestones=milestones, tier=tier, stacked=stacked,
+        own_on_cost_fen=own_on_cost_fen,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.domain.vouchers import Application, Claim, Status, Voucher
 from suanli.store.db import as_utc
+from suanli.store.tables.foundation import tenants
 from suanli.store.tables.vouchers import (
     program_budgets,
     program_commitments,
@@ -92,6 +93,11 @@ def claim_for_invoice(conn: Connection, invoice_key: str) -> str | None:
 def _insert_ignoring_conflicts(conn: Connection, table: Table, values: dict[str, Any]) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def lock_tenant(conn: Connection, tenant_id: str) -> None:
+    """Lock the tenant's registry row until the transaction ends (SQLite: the writer lock)."""
+    conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
 
 
 def lock_budget(
