@@ -6,6 +6,7 @@ reached in a few steps. Every refusal is checked to leave every balance and reco
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -312,6 +313,23 @@ def test_tranches_hold_the_rest_until_a_reviewer_releases_it(db: Engine) -> None
     assert released.released_fen == 100_001
     assert balance(db, voucher.account_id) == 100_001
     healthy(db)
+
+
+def test_concurrent_retries_of_one_application_and_one_claim_get_the_stored_one(
+    db: Engine,
+) -> None:
+    """Eight clients send the same application (and the same claim) at once: each gets the
+    one stored record, none an error."""
+    start = threading.Barrier(8)
+
+    def both(_: int) -> tuple[Any, Any]:
+        start.wait()
+        return apply(db, "r1", 200_000, 1_000_000), file_claim(db, "k1", "INV-1", 1_000_000)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(both, range(8)))
+    assert len({(a.id, a.created_at, k.id, k.created_at) for a, k in results}) == 1
+    assert snapshot(db)["counts"]["voucher_applications"] == 1
 
 
 # --- several programs, or one program twice, on one cost ----------------------------------

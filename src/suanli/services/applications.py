@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
+
 from suanli.domain.money import apply_rate
 from suanli.domain.programs import Program
 from suanli.domain.registry import Provider, Tenant, check_id
@@ -170,12 +172,10 @@ def apply(
     acting_for(who, tenant_id, "apply")
     tenant = registered_tenant(uow, tenant_id, "tenant_id")
     facts = {"contract": contract_json(contract), "tier": tier}
-    existing = repo.get(uow.conn, Application, application_id)
+    asked = (program_id, tenant_id, requested_fen, facts)
+    existing = _stored(uow, application_id, asked)
     if existing is not None:
-        asked = (existing.program_id, existing.tenant_id, existing.requested_fen, existing.facts)
-        if asked == (program_id, tenant_id, requested_fen, facts):
-            return existing
-        raise ConflictError(f"application {application_id} exists with other content")
+        return existing
     at = aware_now(now)
     # Other applications on the same cost stack with this one: both programs' rules and the
     # strictest total rate bind (the approval checks again under the tenant's lock).
@@ -196,9 +196,26 @@ def apply(
         entitled_fen=decision.subsidy_fen,
         status=Status.PENDING if decision.eligible else Status.INELIGIBLE, created_at=at,
     )  # fmt: skip
-    repo.add(uow.conn, application)
-    uow.commit()
+    try:
+        repo.add(uow.conn, application)
+        uow.commit()
+    except IntegrityError:  # a concurrent retry stored this id first: answer from it
+        uow.rollback()
+        stored = _stored(uow, application_id, asked)
+        if stored is None:
+            raise
+        return stored
     return application
+
+
+def _stored(uow: UnitOfWork, application_id: str, asked: tuple[Any, ...]) -> Application | None:
+    """The stored application if this is a retry of it; a conflict if the id holds another."""
+    existing = repo.get(uow.conn, Application, application_id)
+    if existing is None:
+        return None
+    if (existing.program_id, existing.tenant_id, existing.requested_fen, existing.facts) == asked:
+        return existing
+    raise ConflictError(f"application {application_id} exists with other content")
 
 
 def check_decision(decision: str, amount_fen: int | None, reason: str) -> None:

@@ -119,6 +119,9 @@ def claim(
         uow.commit()
     except IntegrityError:  # a concurrent claim took the invoice (or the id) first
         uow.rollback()
+        stored = repo.get(uow.conn, Claim, claim_id)
+        if stored is not None and _same_claim(stored, new):
+            return stored  # it was a retry of this very claim
         raise ConflictError(f"invoice {new.invoice_id} or claim {claim_id} was taken") from None
     return new
 
