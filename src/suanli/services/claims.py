@@ -110,6 +110,9 @@ def claim(
     key = _invoice_key(buyer_id, new.invoice_id) if new.eligible else None
     if key is not None:
         taken = repo.claim_for_invoice(uow.conn, key)
+        stored = repo.get(uow.conn, Claim, claim_id) if taken == claim_id else None
+        if stored is not None and _same_claim(stored, new):
+            return stored  # this very claim, stored by a concurrent retry since we looked
         if taken is not None:
             raise ConflictError(
                 f"invoice {new.invoice_id} of {buyer_id} is already in claim {taken}"
