@@ -7,9 +7,11 @@ wallet's shares of the run's most cost (every accelerator for the p90 wall time)
 feasible offer, insufficient funds) is a result with reasons and writes nothing. Each placement
 attempt runs in a savepoint, so a refused attempt leaves no trace before the next one.
 
-The voucher's rate is the one its program gives this tenant on the chosen offer, lowered where
-the voucher's balance would not cover that share of the hold; a fallback run on the other origin
-is paid from the wallet alone (its program was not checked there).
+The run carries the voucher's rate for both accelerator origins: on the chosen offer's origin the
+one its program gives this tenant there, on the other the one the program's rules give this
+tenant at that provider on that origin's chips; each lowered where the voucher's balance would not
+cover that share of the hold. A fallback attempt on another offer is priced from these, checked
+again against the program's rules at its provider and capped by its own hold (``runs``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from suanli.domain.exchange import Busy, JobRequest, Refusal, earliest_start, fits, peak_use
+from suanli.domain.exchange import Busy, JobRequest, Refusal, peak_use
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
+from suanli.domain.registry import Provider
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.estimate.workload import Workload
@@ -33,15 +35,18 @@ from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.services import runs
 from suanli.services.applications import acting_for, registered_tenant
+from suanli.services.capacity import reserve
 from suanli.services.quotes import (
     Quote,
     QuoteRow,
     VoucherView,
-    busy_by_offer,
     live_offers,
+    origin_rates,
     quote,
     tenant_vouchers,
 )
+from suanli.services.settlement import cover_rate
+from suanli.store.repositories import registry as registry_repo
 from suanli.store.tables.exchange import job_requests, placements, reservations
 from suanli.store.tables.foundation import offers, sites
 from suanli.store.uow import UnitOfWork
@@ -160,63 +165,6 @@ class Submitted:
         }
 
 
-# Capacity: reserve a window on an offer under its row lock.
-
-
-def _lock_offer(uow: UnitOfWork, offer_id: str) -> Any:
-    row = uow.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
-    if row is None:
-        raise NotFoundError("offer", offer_id)
-    return row
-
-
-def reserve(
-    uow: UnitOfWork,
-    *,
-    reservation_id: str,
-    request_id: str,
-    tenant_id: str,
-    offer_id: str,
-    accelerators: int,
-    duration: timedelta,
-    start: datetime,
-    flexible: bool,
-    not_after: datetime | None = None,
-    now: datetime | None = None,
-) -> datetime | None:
-    """Reserve ``accelerators`` for ``duration`` from ``start`` (or, if ``flexible``, the first
-    fitting start after it, ending by ``not_after``). Locks the offer first, so two submissions
-    never both see the same free capacity. Returns the start, or None when it does not fit."""
-    offer = _lock_offer(uow, offer_id)
-    now = now or _now()
-    busy = busy_by_offer(uow, now, [offer_id]).get(offer_id, [])
-    until = min(_aware(offer.available_until), not_after or _aware(offer.available_until))
-    begin = max(start, _aware(offer.available_from))
-    if flexible:
-        found = earliest_start(offer.count, busy, accelerators, duration, begin, until)
-    else:
-        ok = begin == start and start + duration <= until
-        found = (
-            start if ok and fits(offer.count, busy, accelerators, start, start + duration) else None
-        )
-    if found is None:
-        return None
-    uow.conn.execute(
-        insert(reservations).values(
-            id=reservation_id,
-            request_id=request_id,
-            tenant_id=tenant_id,
-            offer_id=offer_id,
-            start_at=found,
-            end_at=found + duration,
-            accelerators=accelerators,
-            status="active",
-            created_at=now,
-        )  # fmt: skip
-    )
-    return found
-
-
 # Policies that apply online: a program's domestic floor and the fair share of scarce models.
 
 
@@ -267,17 +215,28 @@ def _fair_share_refusal(
 
 
 def _voucher_rule(
-    row: QuoteRow, vouchers: dict[str, VoucherView], hold_total_fen: int
+    uow: UnitOfWork,
+    request: JobRequest,
+    row: QuoteRow,
+    vouchers: dict[str, VoucherView],
+    hold_total_fen: int,
+    now: datetime,
 ) -> dict[str, Any] | None:
     if row.voucher_id is None:
         return None
     v = vouchers[row.voucher_id]
-    cover = Fraction(max(v.balance_fen, 0), hold_total_fen) if hold_total_fen else Fraction(1)
+    tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
+    provider = registry_repo.get(uow.conn, Provider, row.provider_id)
+    assert provider is not None  # the quote read it a moment ago
+    rates = origin_rates(v.program, tenant, provider, row.accelerator_hours, row.cost_fen,
+                         now.date())  # fmt: skip
+    rates[row.origin] = row.rate  # decided on this very offer
+    cover = cover_rate(v.balance_fen, hold_total_fen)
     return {
         "account_id": v.account_id,
         "program_id": v.program.id,
         "voucher_id": v.voucher_id,
-        "rates": {row.origin: str(min(row.rate, cover))},
+        "rates": {origin: str(min(rate, cover)) for origin, rate in sorted(rates.items())},
     }
 
 
@@ -306,7 +265,8 @@ def place_row(
     if start is None:
         return CAPACITY_TAKEN
     spec = replace(request.spec, accelerators=row.count, time_limit_s=row.duration_s)
-    voucher = _voucher_rule(row, vouchers, hold_fen(row.price_fen_per_accel_hour, spec))
+    hold = hold_fen(row.price_fen_per_accel_hour, spec)
+    voucher = _voucher_rule(uow, request, row, vouchers, hold, now)
     done = runs.enqueue_run(
         uow, request_id=request.id, tenant_id=request.tenant_id, offer_id=row.offer_id,
         spec=spec, fallback=request.fallback, voucher=voucher,

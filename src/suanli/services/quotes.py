@@ -18,15 +18,12 @@ lines are written only for the top rows.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import partial
 from typing import Any
-
-from sqlalchemy import select
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.exchange import (
@@ -36,7 +33,6 @@ from suanli.domain.exchange import (
     Refusal,
     earliest_start,
 )
-from suanli.domain.jobs import FINAL_STATUS
 from suanli.domain.money import Money, apply_rate
 from suanli.domain.programs import Program, Rule, RuleEvaluationError
 from suanli.domain.registry import Offer, Provider, Site, Tenant
@@ -54,13 +50,12 @@ from suanli.estimate.api import Estimate, Infeasible, estimate_checked
 from suanli.estimate.mfu import MfuModel
 from suanli.services import ledger
 from suanli.services.applications import acting_for, registered_tenant, usable_voucher
+from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
 from suanli.services.rules import facts_read
 from suanli.store.repositories import registry as repo
-from suanli.store.tables.exchange import reservations
-from suanli.store.tables.runs import runs
 from suanli.store.uow import UnitOfWork
 
 EXPLAIN_TOP = 5  # rows that carry the subsidy's full explanation
@@ -395,7 +390,37 @@ def clear_rule_cache() -> None:
     _TABLES.clear()
 
 
-def _refused_by_program(decision: SubsidyDecision | None) -> str:
+# One contract at a time: what placement and a fallback attempt ask of a voucher's program.
+
+
+def offer_decision(
+    program: Program, tenant: Tenant, provider: Provider, acc: Accelerator, hours: float,
+    amount_fen: int, day: date,
+) -> SubsidyDecision:  # fmt: skip
+    """``compute_subsidy`` on a contract for ``hours`` of ``acc`` at ``provider``."""
+    contract = Contract(provider.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), amount_fen,
+                        program.currency, day, None, provider.city,
+                        provider.related_parties)  # fmt: skip
+    return compute_subsidy(program, tenant, contract, acc)
+
+
+def origin_rates(
+    program: Program, tenant: Tenant, provider: Provider, hours: float, amount_fen: int, day: date
+) -> dict[str, Fraction]:
+    """The rate the program's own rules give ``tenant`` at ``provider`` on each accelerator
+    origin: the lowest over the catalog's chips of that origin it accepts there (a class may
+    depend on the chip), 0 where it accepts none."""
+    out: dict[str, list[Fraction]] = {}
+    for acc in load_catalog():
+        d = offer_decision(program, tenant, provider, acc, hours, amount_fen, day)
+        out.setdefault(acc.origin, [])
+        if d.eligible:
+            out[acc.origin].append(d.rate)
+    return {origin: min(rates, default=Fraction(0)) for origin, rates in out.items()}
+
+
+def refused_by_program(decision: SubsidyDecision | None) -> str:
+    """The failed checks of a decision, one after another."""
     if decision is None:
         return "not eligible"
     failed = [f"{v.check}: {v.reason}" for v in decision.reasons if not v.passed]
@@ -528,7 +553,7 @@ def _price(
             v.program, view, acc, est.accelerator_hours, cost
         )
         if not ok:
-            why_not.append(f"{v.program.id}: {_refused_by_program(decision)}")
+            why_not.append(f"{v.program.id}: {refused_by_program(decision)}")
             continue
         amount = min(amount, max(v.balance_fen, 0))
         paid[v.voucher_id] = amount
@@ -581,28 +606,6 @@ def live_offers(uow: UnitOfWork, now: datetime) -> list[OfferView]:
             continue
         views.append(OfferView(offer, site, provider))
     return views
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def busy_by_offer(
-    uow: UnitOfWork, now: datetime, offer_ids: Iterable[str] | None = None
-) -> dict[str, list[Busy]]:
-    """Active reservations that still matter: not ended, and their run not finished."""
-    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
-    stmt = select(reservations).where(
-        reservations.c.status == "active",
-        reservations.c.end_at > now,
-        reservations.c.id.not_in(finished),
-    )
-    if offer_ids is not None:
-        stmt = stmt.where(reservations.c.offer_id.in_(list(offer_ids)))
-    out: dict[str, list[Busy]] = defaultdict(list)
-    for r in uow.conn.execute(stmt):
-        out[r.offer_id].append(Busy(_aware(r.start_at), _aware(r.end_at), r.accelerators))
-    return dict(out)
 
 
 def tenant_vouchers(

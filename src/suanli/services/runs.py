@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
+from suanli.domain.catalog import Accelerator
 from suanli.domain.jobs import (
     ACTIVE_STATUSES,
     FINAL_STATUS,
@@ -36,13 +37,16 @@ from suanli.domain.jobs import (
     cost_fen,
     hold_fen,
 )
-from suanli.domain.registry import Offer, Site
+from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.services import settlement
+from suanli.services import capacity, ledger, settlement
 from suanli.services.catalog import load_catalog
+from suanli.services.programs import load_programs
+from suanli.services.quotes import offer_decision, refused_by_program
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
+from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers, sites, tenants
 from suanli.store.tables.runs import run_usage, runs
 from suanli.store.uow import UnitOfWork
@@ -90,14 +94,16 @@ def usage_of(uow: UnitOfWork, run_id: str) -> list[dict[str, Any]]:
 
 
 def _resolve_voucher(voucher: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Keep the rate that applies to this offer's accelerator origin ("n/d" text)."""
+    """Keep the rate that applies to this offer's accelerator origin ("n/d" text): the one
+    decided for this attempt if given (a fallback), else the rate for the origin."""
     if not voucher:
         return {}
     rates = voucher.get("rates") or {}
-    rate = Fraction(str(rates.get(origin, voucher.get("rate", "0"))))
+    rule = {k: v for k, v in voucher.items() if k != "decided_rate"}
+    rate = Fraction(str(voucher.get("decided_rate", rates.get(origin, voucher.get("rate", "0")))))
     if not 0 <= rate <= 1:
         raise ValidationError("voucher.rate", "must be between 0 and 1")
-    return {**voucher, "rate": str(rate)}
+    return {**rule, "rate": str(rate)}
 
 
 def enqueue_run(
@@ -228,9 +234,10 @@ def lease_next(
     if not MIN_LEASE_S <= lease_s <= MAX_LEASE_S:
         raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
     expire_leases(uow, site_id)
+    _admit_waiting(uow, site_id)
     stmt = (
         select(runs)
-        .where(and_(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED))
+        .where(and_(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED), _ready())
         .order_by(runs.c.created_at, runs.c.id)
         .limit(1)
     )
@@ -265,6 +272,49 @@ def lease_next(
         "vendor": accelerator.vendor,
         "origin": accelerator.origin,
     }
+
+
+# Capacity: a run of a request placed through the exchange (it has reservations) runs only
+# under its own reservation. A fallback attempt that found no free capacity waits in the queue
+# without one; each time an agent of its site asks for work, the reservation is tried again.
+
+WAITING = "waiting for capacity"
+
+
+def _ready() -> Any:
+    own = select(reservations.c.id).where(reservations.c.id == runs.c.id).exists()
+    reserving = select(reservations.c.id).where(reservations.c.request_id == runs.c.request_id)
+    return or_(own, ~reserving.exists())
+
+
+def _reserve_now(uow: UnitOfWork, run: Any, offer_id: str, spec: JobSpec) -> bool:
+    now = _now()
+    return (
+        capacity.reserve(
+            uow,
+            reservation_id=run["id"],
+            request_id=run["request_id"],
+            tenant_id=run["tenant_id"],
+            offer_id=offer_id,
+            accelerators=spec.accelerators,
+            duration=timedelta(seconds=spec.time_limit_s),
+            start=now,
+            flexible=False,
+            now=now,
+        )
+        is not None
+    )
+
+
+def _admit_waiting(uow: UnitOfWork, site_id: str) -> None:
+    stmt = (
+        select(runs)
+        .where(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED, ~_ready())
+        .order_by(runs.c.created_at, runs.c.id)
+    )
+    for row in uow.conn.execute(stmt).all():
+        if _reserve_now(uow, row._mapping, row.offer_id, JobSpec.from_dict(row.spec)):
+            uow.conn.execute(update(runs).where(runs.c.id == row.id).values(exit_detail=""))
 
 
 def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> dict[str, Any]:
@@ -427,7 +477,8 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
 
 
 def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
-    """Place the job again by the policy step for its next attempt; hold for the new offer."""
+    """Place the job again by the policy step for its next attempt: reserve capacity on the new
+    offer if the job runs under reservations, and hold for it at the voucher's rate there."""
     policy = run["fallback"]
     if run["attempt"] > len(policy):
         return None
@@ -441,7 +492,16 @@ def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
     chosen = choose_fallback(step, failed, spec.accelerators, choices)
     if chosen is None:
         return None
-    voucher = dict(run["voucher"])  # its "rates" by origin re-price the share on the new offer
+    attempt = {**run, "id": f"{run['request_id']}-a{run['attempt'] + 1}"}
+    waiting = ""
+    reserving = capacity.request_reserves(uow, run["request_id"])
+    if reserving:
+        capacity.release(uow, run["id"], _now())
+    savepoint = uow.conn.begin_nested()  # a refused hold leaves no reservation behind
+    if reserving:
+        chosen, waiting = _reserve_fallback(uow, attempt, step, failed, spec, choices, chosen)
+    offer = registry_repo.get(uow.conn, Offer, chosen.offer_id)
+    assert offer is not None
     done = enqueue_run(
         uow,
         request_id=run["request_id"],
@@ -449,11 +509,91 @@ def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
         offer_id=chosen.offer_id,
         spec=spec,
         fallback=policy,
-        voucher=voucher,
+        voucher=_fallback_voucher(uow, run, offer, spec),
         attempt=run["attempt"] + 1,
         checkpoint_uri=run["checkpoint_uri"],
     )
+    if done.run is None:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    if waiting:
+        uow.conn.execute(update(runs).where(runs.c.id == attempt["id"]).values(exit_detail=waiting))
+        return get_run(uow, attempt["id"])
     return done.run
+
+
+def _reserve_fallback(
+    uow: UnitOfWork,
+    attempt: dict[str, Any],
+    step: str,
+    failed: OfferChoice,
+    spec: JobSpec,
+    choices: list[OfferChoice],
+    first: OfferChoice,
+) -> tuple[OfferChoice, str]:
+    """Reserve from now on the first offer of the step, in the policy's order, with room for
+    the attempt; if none has, the attempt waits for the first one (and the reason)."""
+    left, chosen = list(choices), first
+    while chosen is not None:
+        if _reserve_now(uow, attempt, chosen.offer_id, spec):
+            return chosen, ""
+        left = [c for c in left if c.offer_id != chosen.offer_id]
+        chosen = choose_fallback(step, failed, spec.accelerators, left)
+    return first, (
+        f"{WAITING}: no offer for step '{step}' has {spec.accelerators} accelerators free for "
+        f"{spec.time_limit_s} s now; queued on {first.offer_id} until a reservation fits"
+    )
+
+
+def _fallback_voucher(
+    uow: UnitOfWork, run: dict[str, Any], offer: Offer, spec: JobSpec
+) -> dict[str, Any]:
+    """The voucher on the new attempt: the placement's rate for the new origin, if the
+    program's own rules accept the new offer (else 0: the wallet pays, and the run says why),
+    capped so the voucher's share of the new hold fits what is left on the voucher."""
+    voucher = {k: v for k, v in run["voucher"].items() if k not in ("rate", "note")}
+    if not voucher.get("account_id"):
+        return voucher
+    acc = load_catalog().get(offer.accelerator_id)
+    rates = voucher.get("rates") or {}
+    rate = Fraction(str(rates.get(acc.origin, run["voucher"].get("rate", "0"))))
+    refused = _program_refuses(uow, run, voucher.get("program_id", ""), offer, acc, spec)
+    if refused:
+        return {**voucher, "decided_rate": "0", "note": refused}
+    hold = hold_fen(offer.price_fen_per_accel_hour, spec)
+    left = ledger.balance(uow, voucher["account_id"]).available_minor
+    capped = min(rate, settlement.cover_rate(left, hold))
+    note = "" if capped == rate else f"rate lowered to {capped} so the hold fits the voucher"
+    return {**voucher, "decided_rate": str(capped), **({"note": note} if note else {})}
+
+
+def _program_refuses(
+    uow: UnitOfWork,
+    run: dict[str, Any],
+    program_id: str,
+    offer: Offer,
+    acc: Accelerator,
+    spec: JobSpec,
+) -> str:
+    """Why the voucher's program pays nothing on ``offer`` for this tenant ("" if it pays; a
+    voucher whose program is not a shipped file keeps the rates it was given)."""
+    program = load_programs().get(program_id)
+    if program is None:
+        return ""
+    if offer.currency != program.currency:
+        where = f"{offer.id} is in {offer.currency}"
+        return f"{program.id} pays in {program.currency}, {where}; the wallet pays"
+    tenant = registry_repo.get(uow.conn, Tenant, run["tenant_id"])
+    site = registry_repo.get(uow.conn, Site, offer.site_id)
+    provider = registry_repo.get(uow.conn, Provider, site.provider_id) if site else None
+    assert tenant is not None and provider is not None
+    hours = spec.accelerators * spec.time_limit_s / 3600
+    amount = hold_fen(offer.price_fen_per_accel_hour, spec)
+    d = offer_decision(program, tenant, provider, acc, hours, amount, _now().date())
+    if d.eligible:
+        return ""
+    return f"{program.id} pays nothing on {offer.id}: {refused_by_program(d)}; the wallet pays"
 
 
 def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, Any]:

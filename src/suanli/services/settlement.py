@@ -60,6 +60,11 @@ class Holds:
         return not self.reason
 
 
+def cover_rate(balance_fen: int, hold_total_fen: int) -> Fraction:
+    """The highest rate at which a voucher's share of a hold fits its balance."""
+    return Fraction(max(balance_fen, 0), hold_total_fen) if hold_total_fen else Fraction(1)
+
+
 def place_holds(
     uow: UnitOfWork,
     run_id: str,

@@ -1,7 +1,8 @@
 """Monthly statements of settled runs, per tenant, provider or voucher program.
 
 One line per run (so every attempt of a job that fell back appears), with the metered
-accelerator-seconds and how its cost was paid: the voucher's share and the wallet's.
+accelerator-seconds and how its cost was paid: the voucher's share and the wallet's, and why the
+voucher paid less than its rate where it did (a fallback offer its program does not accept).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ COLUMNS = (
     "run_id", "request_id", "attempt", "tenant_id", "provider_id", "site_id", "offer_id",
     "accelerator_id", "exit_class", "finished_at", "accelerator_seconds",
     "price_fen_per_accel_hour", "currency", "billed_fen", "voucher_fen", "wallet_fen",
-    "program_id",
+    "program_id", "voucher_note",
 )  # fmt: skip
 
 
@@ -69,12 +70,14 @@ def statement(
     lines = []
     for row in uow.conn.execute(stmt):
         m = row._mapping
-        program_id = (m["voucher"] or {}).get("program_id", "")
+        voucher = m["voucher"] or {}
+        program_id = voucher.get("program_id", "")
         if program is not None and program_id != program:
             continue
         line = {c: m[c] for c in COLUMNS if c in m}
         line["run_id"] = m["id"]
         line["program_id"] = program_id
+        line["voucher_note"] = voucher.get("note", "")  # e.g. why it paid nothing on a fallback
         line["accelerator_seconds"] = round(float(m["accelerator_seconds"]), 3)
         line["finished_at"] = m["finished_at"].replace(tzinfo=UTC).isoformat(timespec="seconds")
         lines.append(line)

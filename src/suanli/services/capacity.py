@@ -1,0 +1,119 @@
+"""Capacity: an offer's reservations, and reserving a window on it under the offer's row lock.
+
+The one way to take capacity, for online and batch placement and for a run's fallback attempt:
+lock the offer's row (``FOR UPDATE``; on SQLite writers are serialised anyway), read the
+reservations that still matter, check the window against them, insert. Two writers therefore
+never both see the same free accelerators.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from suanli.domain.exchange import Busy, earliest_start, fits
+from suanli.domain.jobs import FINAL_STATUS
+from suanli.errors import NotFoundError
+from suanli.store.tables.exchange import reservations
+from suanli.store.tables.foundation import offers
+from suanli.store.tables.runs import runs
+from suanli.store.uow import UnitOfWork
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def busy_by_offer(
+    uow: UnitOfWork, now: datetime, offer_ids: Iterable[str] | None = None
+) -> dict[str, list[Busy]]:
+    """Active reservations that still matter: not ended, and their run not finished."""
+    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
+    stmt = select(reservations).where(
+        reservations.c.status == "active",
+        reservations.c.end_at > now,
+        reservations.c.id.not_in(finished),
+    )
+    if offer_ids is not None:
+        stmt = stmt.where(reservations.c.offer_id.in_(list(offer_ids)))
+    out: dict[str, list[Busy]] = defaultdict(list)
+    for r in uow.conn.execute(stmt):
+        out[r.offer_id].append(Busy(_aware(r.start_at), _aware(r.end_at), r.accelerators))
+    return dict(out)
+
+
+def _lock_offer(uow: UnitOfWork, offer_id: str) -> Any:
+    row = uow.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
+    if row is None:
+        raise NotFoundError("offer", offer_id)
+    return row
+
+
+def reserve(
+    uow: UnitOfWork,
+    *,
+    reservation_id: str,
+    request_id: str,
+    tenant_id: str,
+    offer_id: str,
+    accelerators: int,
+    duration: timedelta,
+    start: datetime,
+    flexible: bool,
+    not_after: datetime | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Reserve ``accelerators`` for ``duration`` from ``start`` (or, if ``flexible``, the first
+    fitting start after it, ending by ``not_after``). Locks the offer first, so two submissions
+    never both see the same free capacity. Returns the start, or None when it does not fit."""
+    offer = _lock_offer(uow, offer_id)
+    now = now or datetime.now(UTC)
+    busy = busy_by_offer(uow, now, [offer_id]).get(offer_id, [])
+    until = min(_aware(offer.available_until), not_after or _aware(offer.available_until))
+    begin = max(start, _aware(offer.available_from))
+    if flexible:
+        found = earliest_start(offer.count, busy, accelerators, duration, begin, until)
+    else:
+        ok = begin == start and start + duration <= until
+        found = (
+            start if ok and fits(offer.count, busy, accelerators, start, start + duration) else None
+        )
+    if found is None:
+        return None
+    uow.conn.execute(
+        insert(reservations).values(
+            id=reservation_id,
+            request_id=request_id,
+            tenant_id=tenant_id,
+            offer_id=offer_id,
+            start_at=found,
+            end_at=found + duration,
+            accelerators=accelerators,
+            status="active",
+            created_at=now,
+        )  # fmt: skip
+    )
+    return found
+
+
+def release(uow: UnitOfWork, reservation_id: str, now: datetime) -> None:
+    """Give back an active reservation (a run that ended, or whose attempt moved elsewhere)."""
+    uow.conn.execute(
+        update(reservations)
+        .where(reservations.c.id == reservation_id, reservations.c.status == "active")
+        .values(status="released", released_at=now)
+    )
+
+
+def reservation_of(uow: UnitOfWork, reservation_id: str) -> Any:
+    return uow.conn.execute(select(reservations).where(reservations.c.id == reservation_id)).first()
+
+
+def request_reserves(uow: UnitOfWork, request_id: str) -> bool:
+    """Whether the request's runs run under reservations (it was placed through the exchange)."""
+    stmt = select(reservations.c.id).where(reservations.c.request_id == request_id).limit(1)
+    return uow.conn.execute(stmt).first() is not None
