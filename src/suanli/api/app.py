@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine, text
 
 from suanli import __version__
-from suanli.api import errors
+from suanli.api import errors, guard
 from suanli.api.routers import (
     agents,
     applications,
@@ -35,7 +35,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or make_engine()
     errors.install(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses=errors.RESPONSES,
+        dependencies=[Depends(guard.reject_unstorable)],
+    )
     for module in (
         catalog,
         registry,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from suanli.api.deps import Unauthenticated
 from suanli.errors import (
@@ -14,6 +19,20 @@ from suanli.errors import (
     SuanliError,
     ValidationError,
 )
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# Declared on every operation so the OpenAPI says what a refusal looks like.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no usable credentials"},
+    403: {"model": ErrorOut, "description": "the caller's role or organisation may not do this"},
+    404: {"model": ErrorOut, "description": "a referenced record does not exist"},
+    409: {"model": ErrorOut, "description": "an id reused with other content, or a stale lease"},
+    503: {"model": ErrorOut, "description": "a database or site backend failed"},
+}
 
 
 def _field_error(exc: ValidationError) -> JSONResponse:
@@ -40,4 +59,13 @@ def install(app: FastAPI) -> None:
                 return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
+    async def handle_http(request: Request, exc: Exception) -> Response:
+        # FastAPI answers 400 for a body it cannot decode (e.g. not UTF-8); it is bad input
+        # like any other, so it gets the same 422 naming the body.
+        if isinstance(exc, HTTPException) and exc.status_code == 400:
+            detail = [{"type": "json_invalid", "loc": ["body"], "msg": "body is not valid JSON"}]
+            return JSONResponse(status_code=422, content={"detail": detail})
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
     app.add_exception_handler(SuanliError, handle)
+    app.add_exception_handler(HTTPException, handle_http)
