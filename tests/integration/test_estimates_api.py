@@ -68,7 +68,8 @@ def test_bad_requests(api: ApiClient, world: Any) -> None:
     r = post(
         "/api/v1/estimates", json={"workload": SEVEN_B_FT, "accelerator": "zz9"}, headers=tenant
     )
-    assert r.status_code == 404 and "zz9" in r.text
+    assert r.status_code == 422 and "zz9" in r.text
+    assert r.json()["detail"][0]["field"] == "accelerator"
     r = post("/api/v1/estimates", json={"workload": SEVEN_B_FT, "offer_id": "nope"}, headers=tenant)
     assert r.status_code == 404
     r = post("/api/v1/estimates", json={"workload": SEVEN_B_FT}, headers=tenant)

@@ -92,9 +92,12 @@ def claim(
     at = aware_now(now)
     already = awards.already_awarded(uow, program, buyer_id, at.date())
     purchase = Purchase(accelerator_id, count, amount_fen, currency, purchased_on, seller_id)
-    decision = subsidy_for_purchase(
-        program_id, buyer, purchase, already_subsidised_this_year_fen=already
-    )
+    try:
+        decision = subsidy_for_purchase(
+            program_id, buyer, purchase, already_subsidised_this_year_fen=already
+        )
+    except ValidationError as exc:  # a claim's fields are its purchase's, by the same names
+        raise ValidationError(exc.field.removeprefix("purchase."), exc.message) from None
     new = Claim(
         id=claim_id, program_id=program_id, buyer_id=buyer_id, accelerator_id=accelerator_id,
         count=count, amount_fen=amount_fen, currency=currency, invoice_id=invoice_id.strip(),

@@ -17,6 +17,7 @@ from suanli.domain.roles import Principal, Role
 from suanli.errors import ValidationError
 from suanli.estimate.workload import Workload
 from suanli.services import estimates
+from suanli.services.catalog import load_catalog
 
 router = APIRouter(tags=["estimates"])
 
@@ -75,9 +76,12 @@ def estimate_one(body: EstimateIn, uow: UoW, who: Caller) -> dict[str, Any]:
     if body.offer_id is not None:
         return estimates.estimate_offer(uow, workload, body.offer_id, count=body.count).to_dict()
     assert body.accelerator is not None
+    accelerator = load_catalog().find(body.accelerator)
+    if accelerator is None:  # the request names it: bad input, not a missing record
+        raise ValidationError("accelerator", f"unknown accelerator model {body.accelerator!r}")
     outcome = estimates.estimate(
         workload,
-        body.accelerator,
+        accelerator,
         count=body.count,
         pue=body.pue,
         price_fen_per_accel_hour=body.price_fen_per_accel_hour,
