@@ -198,7 +198,10 @@ def test_shanghai_city_and_district_never_above_100_percent() -> None:
 
 def test_shanghai_district_top_up_is_for_one_year_at_most() -> None:
     c = contract(provider_id="sh-lingang-ai", start_on=date(2025, 9, 1), end_on=date(2027, 9, 1))
-    d = compute_subsidy(get_program("shanghai-2025-district-topup"), tenant(), c, acc("910B"))
+    d = compute_subsidy(
+        get_program("shanghai-2025-district-topup"), tenant(), c, acc("910B"),
+        other_programs=["shanghai-2025"],
+    )  # fmt: skip
     assert failed(d) == {"one-year"}
 
 

@@ -8,7 +8,7 @@ a ``ValidationError`` naming it, e.g. ``rates.domestic: must be between 0 and 1`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -74,6 +74,7 @@ class Tranche:
 class Stacking:
     with_programs: tuple[str, ...]  # programs this one may be combined with on one cost
     max_total_rate: Fraction  # all subsidies on one cost together, this one included
+    requires: tuple[str, ...] = ()  # programs this one pays only together with, on one cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,12 +271,36 @@ def _providers(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 def _stacking(raw: Mapping[str, Any]) -> Stacking:
     table = _table(raw, "stacking")
-    _known(table, {"with", "max_total_rate"}, "stacking")
-    others = table.get("with", [])
-    if not isinstance(others, list) or not all(isinstance(p, str) for p in others):
-        raise ValidationError("stacking.with", "must be a list of program ids")
+    _known(table, {"with", "max_total_rate", "requires"}, "stacking")
+    others, required = _ids(table, "with"), _ids(table, "requires")
     total = parse_rate(table.get("max_total_rate", 1), "stacking.max_total_rate")
-    return Stacking(tuple(others), total)
+    return Stacking(others, total, required)
+
+
+def _ids(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ValidationError(f"stacking.{key}", "must be a list of program ids")
+    return tuple(value)
+
+
+def _check_requires(program: Program) -> None:
+    """A required program must be one this program may stack with, and not itself."""
+    for i, other in enumerate(program.stacking.requires):
+        where = f"stacking.requires[{i}]"
+        if other == program.id:
+            raise ValidationError(where, "a program cannot require itself")
+        others = program.stacking.with_programs
+        if (others or program.exclude_double_subsidy) and other not in others:
+            raise ValidationError(where, f"{other!r} must also be listed in stacking.with")
+
+
+def check_required_known(program: Program, known: Collection[str]) -> None:
+    """Every program this one requires exists in the program set (checked when the whole set
+    is loaded: one file alone cannot know its siblings)."""
+    for i, other in enumerate(program.stacking.requires):
+        if other not in known:
+            raise ValidationError(f"stacking.requires[{i}]", f"unknown program {other!r}")
 
 
 def _credits(raw: Mapping[str, Any], kind: Kind) -> Credits | None:
@@ -405,7 +430,7 @@ def parse_program(raw: Mapping[str, Any], program_id: str, compile_rule: RuleCom
         raise ValidationError(
             "rates", "is required: a [rates] table with 'domestic', 'foreign' or 'any'"
         )
-    return Program(
+    program = Program(
         id=program_id,
         name=_text(raw, "name"),
         kind=kind,
@@ -434,3 +459,5 @@ def parse_program(raw: Mapping[str, Any], program_id: str, compile_rule: RuleCom
         parameters=_parameters(raw),
         notes=_text(raw, "notes", required=False),
     )
+    _check_requires(program)
+    return program

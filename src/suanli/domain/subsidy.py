@@ -39,6 +39,7 @@ class Contract:
     end_on: date | None = None
     provider_city: str = ""
     provider_related_parties: tuple[str, ...] = ()
+    contract_id: str = ""  # the client's contract or invoice number; "" when not given
 
     @property
     def term_days(self) -> int:
@@ -253,6 +254,21 @@ def _common_checks(
     conflicts = stacking_conflicts(program, stacked)
     if other_fen > 0 and conflicts:
         checks.add("stacked-programs", False, "; ".join(conflicts))
+    _requires_check(program, checks, other_programs)
+
+
+def _requires_check(program: Program, checks: _Checks, other_programs: Sequence[str]) -> None:
+    """A top-up pays only on a cost that a program it requires subsidises too."""
+    required = program.stacking.requires
+    if not required:
+        return
+    missing = [p for p in required if p not in other_programs]
+    checks.add(
+        "requires",
+        not missing,
+        f"pays only together with {', '.join(required)}: "
+        + (f"no subsidy from {', '.join(missing)} on this cost" if missing else "present"),
+    )
 
 
 def _rule_checks(program: Program, checks: _Checks, facts: Mapping[str, Any]) -> None:
@@ -275,6 +291,18 @@ def _choose_rate(
             best = cls_rate
             why = f"{percent(cls_rate)}: applicant class '{cls.id}' — {cls.when.reason}"
     return max(best, Fraction(0)), why
+
+
+def contract_rate(
+    program: Program, tenant: Tenant, contract: Contract, accelerator: Accelerator
+) -> Fraction:
+    """The program's own rate for ``tenant`` on ``contract`` (by origin, or the best matching
+    applicant class), judged on the contract's start as ``compute_subsidy`` does."""
+    facts = {
+        "applicant": applicant_facts(tenant, contract.start_on),
+        "contract": contract_facts(contract, accelerator),
+    }
+    return _choose_rate(program, accelerator, facts)[0]
 
 
 @dataclass(slots=True)
@@ -361,7 +389,8 @@ def compute_subsidy(
     ``stacked``: the other programs whose subsidies make up ``other_subsidies_fen``, when
     known; their own exclusions and total-rate limits then bind this program too.
     ``own_on_cost_fen``: what this program already pays on this same cost; together they stay
-    within its own rate."""
+    within its own rate. ``other_programs``: the programs on this cost, by id; a program that
+    ``requires`` others pays only when they are among them."""
     other_programs = other_programs or [p.id for p in stacked]
     if program.kind == "purchase-subsidy":
         raise ValidationError("program", f"{program.id} subsidises purchases, not contracts")

@@ -34,7 +34,8 @@ class ReviewResult(StrEnum):
     OVER_ENTITLEMENT = "over_entitlement"
     OVER_BUDGET = "over_budget"
     OVER_CAP = "over_cap"
-    OVER_STACKING = "over_stacking"  # with the other subsidies on the same cost
+    OVER_STACKING = "over_stacking"  # with the other subsidies on the same cost, or its own
+    MISSING_REQUIRED = "missing_required"  # a program it pays only together with is absent
     LEDGER_REFUSED = "ledger_refused"
 
     @property
@@ -158,6 +159,7 @@ def check_limits(
     budget_left_fen: int | None,
     cap_left_fen: int | None,
     stacking_left_fen: int | None = None,
+    own_rate_left_fen: int | None = None,
 ) -> Refusal | None:
     """The first limit an approval of ``amount_fen`` breaks, or None when it fits them all."""
     checks: list[tuple[ReviewResult, int | None, str]] = [
@@ -166,6 +168,11 @@ def check_limits(
         (ReviewResult.OVER_BUDGET, budget_left_fen, "the program's budget left this year"),
         (ReviewResult.OVER_CAP, cap_left_fen, "the entity's cap left in this period"),
         (ReviewResult.OVER_STACKING, stacking_left_fen, "what other subsidies leave of the cost"),
+        (
+            ReviewResult.OVER_STACKING,
+            own_rate_left_fen,
+            "what the program's own rate leaves of the cost, after its other vouchers on it",
+        ),
     ]
     for result, limit, what in checks:
         if limit is not None and amount_fen > limit:

@@ -13,14 +13,15 @@ a refusal or an error leaves the database as it was. Retries are idempotent by i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from suanli.domain.money import apply_rate
+from suanli.domain.money import Money, apply_rate
 from suanli.domain.programs import Program
 from suanli.domain.registry import Provider, Tenant, check_id
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
@@ -43,7 +44,7 @@ from suanli.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from suanli.ledger.model import Balance, TransferOutcome
 from suanli.services import awards, ledger
 from suanli.services.catalog import load_catalog
-from suanli.services.programs import subsidy_for_contract
+from suanli.services.programs import rate_for_contract, subsidy_for_contract
 from suanli.services.settlement import receivable_account
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories import vouchers as repo
@@ -100,7 +101,7 @@ def registered_tenant(uow: UnitOfWork, tenant_id: str, field: str) -> Tenant:
 
 
 def contract_json(contract: Contract) -> dict[str, Any]:
-    return {
+    data = {
         "provider_id": contract.provider_id,
         "accelerator_id": contract.accelerator_id,
         "accelerator_hours": str(contract.accelerator_hours),
@@ -109,12 +110,26 @@ def contract_json(contract: Contract) -> dict[str, Any]:
         "start_on": contract.start_on.isoformat(),
         "end_on": None if contract.end_on is None else contract.end_on.isoformat(),
     }
+    if contract.contract_id:  # only when given, so records stored before it compare equal
+        data["contract_id"] = contract.contract_id
+    return data
+
+
+def contract_from_json(data: Mapping[str, Any]) -> Contract:
+    end_on = data.get("end_on")
+    return Contract(
+        str(data["provider_id"]), str(data["accelerator_id"]),
+        Fraction(str(data["accelerator_hours"])), int(data["amount_fen"]), str(data["currency"]),
+        date.fromisoformat(str(data["start_on"])),
+        None if end_on is None else date.fromisoformat(str(end_on)),
+        contract_id=str(data.get("contract_id") or ""),
+    )  # fmt: skip
 
 
 def cost_key(contract: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What makes two applications' contracts one cost: provider, accelerator model (an alias
-    is the same model), amount, currency and start. Restating the term or hours does not
-    make a new cost."""
+    """What makes two contracts stated without a number one cost: provider, accelerator model
+    (an alias is the same model), amount, currency and start. Restating the term or hours
+    does not make a new cost."""
     acc = load_catalog().find(str(contract["accelerator_id"]))
     model = acc.id if acc is not None else str(contract["accelerator_id"]).lower()
     return (
@@ -123,22 +138,50 @@ def cost_key(contract: Mapping[str, Any]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def same_cost(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two contracts of one tenant are one cost when both name the same ``contract_id``,
+    whatever else they state; when either names none, when they state the same details.
+    Two different numbers are two contracts."""
+    a_id, b_id = a.get("contract_id"), b.get("contract_id")
+    if a_id and b_id:
+        return bool(a_id == b_id)
+    return cost_key(a) == cost_key(b)
+
+
+@dataclass(frozen=True, slots=True)
+class OnCost:
+    """Another application on the same cost: its program, what it pays (approved) or may
+    pay (pending), and the amount its contract states."""
+
+    program: Program
+    amount_fen: int
+    stated_fen: int
+    approved: bool
+
+
 def stacked_on(
     uow: UnitOfWork, tenant_id: str, contract: Mapping[str, Any], *, but: str, approved_only: bool
-) -> list[tuple[Program, int]]:
+) -> list[OnCost]:
     """The subsidies on the same cost: each other application of the tenant on it (approved,
     or also pending) with its program and amount (approved, or what it may be approved)."""
-    key = cost_key(contract)
     out = []
     for other in repo.list_all(uow.conn, Application, tenant_id=tenant_id):
-        if other.id == but or cost_key(other.facts["contract"]) != key:
+        if other.id == but or not same_cost(other.facts["contract"], contract):
             continue
+        stated = int(other.facts["contract"]["amount_fen"])
+        program = awards.known_program(other.program_id)
         if other.status is Status.APPROVED:
-            out.append((awards.known_program(other.program_id), other.approved_fen or 0))
+            out.append(OnCost(program, other.approved_fen or 0, stated, True))
         elif other.status is Status.PENDING and not approved_only:
             may_pay = min(other.requested_fen, other.entitled_fen)
-            out.append((awards.known_program(other.program_id), may_pay))
+            out.append(OnCost(program, may_pay, stated, False))
     return out
+
+
+def cost_of(contract: Mapping[str, Any], on_cost: Sequence[OnCost]) -> int:
+    """The cost the applications on it are judged against: one contract stated with several
+    amounts counts at the smallest."""
+    return min([int(contract["amount_fen"]), *(o.stated_fen for o in on_cost)])
 
 
 def verdicts_json(decision: SubsidyDecision) -> tuple[dict[str, Any], ...]:
@@ -180,19 +223,24 @@ def apply(
     # Other applications on the same cost stack with this one: both programs' rules and the
     # strictest total rate bind (the approval checks again under the tenant's lock).
     on_cost = stacked_on(uow, tenant_id, facts["contract"], but=application_id, approved_only=False)
-    others = [(p, a) for p, a in on_cost if p.id != program_id]
-    own_fen = sum(a for p, a in on_cost if p.id == program_id)
+    others = [o for o in on_cost if o.program.id != program_id]
+    cost_fen = cost_of(facts["contract"], on_cost)
     decision = subsidy_for_contract(
-        uow, program_id, tenant, contract,
+        uow, program_id, tenant, replace(contract, amount_fen=cost_fen),
         already_subsidised_this_year_fen=awards.already_awarded(uow, program, tenant_id, at.date()),
         milestones=frozenset(t.on for t in program.tranches), tier=tier,
-        other_subsidies_fen=max(0, min(sum(a for _, a in others), contract.amount_fen)),
-        stacked=[p for p, _ in others], own_on_cost_fen=own_fen,
+        other_subsidies_fen=max(0, min(sum(o.amount_fen for o in others), cost_fen)),
+        stacked=[o.program for o in others],
+        own_on_cost_fen=sum(o.amount_fen for o in on_cost if o.program.id == program_id),
     )  # fmt: skip
+    lines = decision.lines
+    if cost_fen < contract.amount_fen:
+        lines = (f"contract {contract.contract_id} is stated elsewhere for less: "
+                 f"judged on {Money(cost_fen, contract.currency)}", *lines)  # fmt: skip
     application = Application(
         id=application_id, program_id=program_id, tenant_id=tenant_id,
         requested_fen=requested_fen, currency=program.currency, facts=facts,
-        eligible=decision.eligible, reasons=verdicts_json(decision), lines=decision.lines,
+        eligible=decision.eligible, reasons=verdicts_json(decision), lines=lines,
         entitled_fen=decision.subsidy_fen,
         status=Status.PENDING if decision.eligible else Status.INELIGIBLE, created_at=at,
     )  # fmt: skip
@@ -286,17 +334,30 @@ def _approve(
         return ReviewOutcome(ReviewResult.OVER_ENTITLEMENT, "the program pays nothing here", app)
     repo.lock_tenant(uow.conn, app.tenant_id)  # approvals on one tenant's costs queue here
     limits = awards.lock_limits(uow, program, app.tenant_id, at.date())
-    others = stacked_on(uow, app.tenant_id, app.facts["contract"], but=app.id, approved_only=True)
-    conflicts = stacking_conflicts(program, [p for p, _ in others])
+    contract = app.facts["contract"]
+    on_cost = stacked_on(uow, app.tenant_id, contract, but=app.id, approved_only=False)
+    missing = _missing_required(program, on_cost)
+    if missing:
+        return ReviewOutcome(ReviewResult.MISSING_REQUIRED, missing, app)
+    paid = [o for o in on_cost if o.approved]
+    conflicts = stacking_conflicts(program, [o.program for o in paid])
     if conflicts:
         return ReviewOutcome(ReviewResult.OVER_STACKING, "; ".join(conflicts), app)
-    cost_fen = int(app.facts["contract"]["amount_fen"])
-    total = apply_rate(cost_fen, total_rate_limit(program, [p for p, _ in others]))
+    # What the others approved since this application was judged binds now: all subsidies
+    # within the strictest total rate, and this program within its own rate on the cost.
+    cost_fen = cost_of(contract, paid)
+    total = apply_rate(cost_fen, total_rate_limit(program, [o.program for o in paid]))
+    tenant = registry_repo.get(uow.conn, Tenant, app.tenant_id)
+    if tenant is None:
+        raise NotFoundError("tenant", app.tenant_id)
+    rate = rate_for_contract(uow, program.id, tenant, contract_from_json(contract))
+    own_fen = sum(o.amount_fen for o in paid if o.program.id == program.id)
     refusal = check_limits(
         amount_fen, app.currency, requested_fen=app.requested_fen,
         entitled_fen=app.entitled_fen, budget_left_fen=limits.budget_left_fen,
         cap_left_fen=limits.cap_left_fen,
-        stacking_left_fen=max(0, total - sum(a for _, a in others)),
+        stacking_left_fen=max(0, total - sum(o.amount_fen for o in paid)),
+        own_rate_left_fen=max(0, apply_rate(cost_fen, rate) - own_fen),
     )  # fmt: skip
     if refusal is not None:
         return ReviewOutcome(refusal.result, refusal.reason, app)
@@ -327,6 +388,19 @@ def _approve(
     )  # fmt: skip
     repo.replace(uow.conn, approved)
     return ReviewOutcome(ReviewResult.OK, "voucher issued", approved, voucher)
+
+
+def _missing_required(program: Program, on_cost: Sequence[OnCost]) -> str:
+    """Why ``program`` may not pay here: a program it requires has no pending or approved
+    application on the cost ("" when every one has)."""
+    present = {o.program.id for o in on_cost}
+    missing = [p for p in program.stacking.requires if p not in present]
+    if not missing:
+        return ""
+    return (
+        f"{program.id} pays only together with {', '.join(program.stacking.requires)}: "
+        f"no pending or approved application under {', '.join(missing)} on this cost"
+    )
 
 
 def _tranche_hold(voucher_id: str, milestone: str) -> str:

@@ -89,7 +89,7 @@ def _applications(ctx: DemoContext, day: date) -> None:
     for app_id, program, tenant, provider, acc, amount, asked, decision in DEMO_APPLICATIONS:
         contract = Contract(
             provider, acc, Fraction(amount, 2_000), amount, "CNY", day,
-            date(day.year, 12, 31) if day.month < 12 else day,
+            date(day.year, 12, 31) if day.month < 12 else day, contract_id=f"C-{app_id}",
         )  # fmt: skip
         with UnitOfWork(ctx.engine) as uow:
             app = apps.apply(

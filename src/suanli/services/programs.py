@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import date
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.money import Money
-from suanli.domain.programs import Program, parse_program
+from suanli.domain.programs import Program, check_required_known, parse_program
 from suanli.domain.registry import Provider, Tenant
 from suanli.domain.subsidy import (
     AWARD,
@@ -24,6 +26,7 @@ from suanli.domain.subsidy import (
     SubsidyDecision,
     compute_purchase_subsidy,
     compute_subsidy,
+    contract_rate,
     percent,
     probe,
 )
@@ -60,7 +63,18 @@ def parse_program_file(path: Path) -> Program:
 
 
 def check_program_file(path: Path) -> Program:
-    return parse_program_file(path)
+    """One file, its required programs looked up beside it and among the installed ones."""
+    program = parse_program_file(path)
+    known = {p.stem for p in (*path.parent.glob("*.toml"), *programs_dir().glob("*.toml"))}
+    _required_known(program, path.name, known)
+    return program
+
+
+def _required_known(program: Program, name: str, known: Collection[str]) -> None:
+    try:
+        check_required_known(program, known)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc.field}", exc.message) from None
 
 
 @lru_cache(maxsize=64)
@@ -71,7 +85,10 @@ def _cached(path: str, mtime_ns: int) -> Program:
 def load_programs(folder: Path | None = None) -> dict[str, Program]:
     folder = folder or programs_dir()
     paths = sorted(folder.glob("*.toml"))
-    return {p.stem: _cached(str(p), p.stat().st_mtime_ns) for p in paths}
+    found = {p.stem: _cached(str(p), p.stat().st_mtime_ns) for p in paths}
+    for path in paths:  # a program may require only programs of the same set
+        _required_known(found[path.stem], path.name, found)
+    return found
 
 
 def get_program(program_id: str) -> Program:
@@ -120,6 +137,11 @@ def _limits_words(program: Program) -> list[str]:
     others = program.stacking.with_programs
     stack = f"Stacks with {', '.join(others)}; all" if others else "All"
     words.append(f"{stack} subsidies on one cost together at most {total}.")
+    if program.stacking.requires:
+        words.append(
+            f"Pays only together with {', '.join(program.stacking.requires)}: a cost without "
+            "a subsidy (an application, pending or approved) from it gets nothing."
+        )
     return words
 
 
@@ -158,12 +180,19 @@ def resolve_contract(uow: UnitOfWork | None, contract: Contract) -> tuple[Contra
             raise ValidationError(
                 "contract.provider_id", f"unknown provider {contract.provider_id!r}"
             )
-        contract = Contract(
-            contract.provider_id, acc.id, contract.accelerator_hours, contract.amount_fen,
-            contract.currency, contract.start_on, contract.end_on, provider.city,
-            provider.related_parties,
+        contract = replace(
+            contract, accelerator_id=acc.id, provider_city=provider.city,
+            provider_related_parties=provider.related_parties,
         )  # fmt: skip
     return contract, acc
+
+
+def rate_for_contract(
+    uow: UnitOfWork, program_id: str, tenant: Tenant, contract: Contract
+) -> Fraction:
+    """The program's own rate on a contract (see ``contract_rate``)."""
+    resolved, acc = resolve_contract(uow, contract)
+    return contract_rate(get_program(program_id), tenant, resolved, acc)
 
 
 def subsidy_for_contract(

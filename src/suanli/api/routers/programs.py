@@ -37,6 +37,13 @@ class ContractIn(BaseModel):
     end_on: date | None = None
     provider_city: str = Field("", description="filled from the registry when known")
     provider_related_parties: list[str] = []
+    contract_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="the contract or invoice number; when given, applications of one tenant "
+        "naming it are on the same cost, whatever else they state",
+    )
 
     def to_domain(self) -> Contract:
         if self.end_on is not None and self.end_on < self.start_on:
@@ -51,6 +58,7 @@ class ContractIn(BaseModel):
             end_on=self.end_on,
             provider_city=self.provider_city,
             provider_related_parties=tuple(self.provider_related_parties),
+            contract_id=self.contract_id or "",
         )
 
 
@@ -136,6 +144,7 @@ def program_json(program: Program, *, words: bool = False) -> dict[str, Any]:
         "stacking": {
             "with": list(program.stacking.with_programs),
             "max_total_rate": str(program.stacking.max_total_rate),
+            "requires": list(program.stacking.requires),
         },
         "eligibility": [
             {"id": r.id, "expr": r.expr, "reason": r.reason} for r in program.eligibility
