@@ -98,3 +98,41 @@ def test_update_and_retire_offer(api: ApiClient, world: Any) -> None:
     assert api.http.post("/api/v1/offers/bj-zgc-1-910b/retire", headers=auth).status_code == 200
     ids = [o["id"] for o in api.http.get("/api/v1/offers", headers=auth).json()]
     assert "bj-zgc-1-910b" not in ids
+
+
+def test_values_past_the_columns_are_refused_not_a_database_error(
+    api: ApiClient, world: Any
+) -> None:
+    """Found by tests/e2e/test_api_fuzz.py: on PostgreSQL these were 500s from the database."""
+    auth = api.token("officer")
+    before = _offer_count(api)
+    for field, value in {"count": 2**31, "accelerator_id": "h" * 65}.items():
+        resp = api.http.post("/api/v1/offers", json={**OFFER, field: value}, headers=auth)
+        assert resp.status_code == 422, (field, resp.text)
+        assert resp.json()["detail"][0]["loc"][-1] == field
+    assert _offer_count(api) == before
+    provider = {"id": "p-long", "name": "x" * 201, "city": "Beijing"}
+    resp = api.http.post("/api/v1/providers", json=provider, headers=auth)
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "name"
+    resp = api.http.patch(
+        "/api/v1/providers/bj-zhongguancun-dc", json={"city": "c" * 101}, headers=auth
+    )
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "city"
+
+
+def test_a_tenant_is_a_startup_only_by_a_json_boolean(api: ApiClient, world: Any) -> None:
+    tenant = {
+        "id": "t-strict",
+        "name": "Strict AI",
+        "registered_city": "Beijing",
+        "founded_on": "2024-01-01",
+        "headcount": 3,
+        "annual_revenue_fen": 0,
+        "sector": "ai",
+    }
+    auth = api.token("officer")
+    for value in (0, 1, "yes"):
+        resp = api.http.post("/api/v1/tenants", json={**tenant, "is_startup": value}, headers=auth)
+        assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "is_startup"
+    resp = api.http.post("/api/v1/tenants", json={**tenant, "is_startup": True}, headers=auth)
+    assert resp.status_code == 201, resp.text

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
@@ -20,20 +20,26 @@ Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 MarketWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.PROVIDER))]
 TenantWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.TENANT))]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+# Bounds are the columns' (VARCHAR lengths, 32-bit INTEGER): PostgreSQL enforces them, and a
+# value past them would fail in the database rather than here.
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+City = Annotated[str, Field(min_length=1, max_length=100)]
+Party = Annotated[str, Field(min_length=1, max_length=64)]
+INT32_MAX = 2**31 - 1
 
 
 class ProviderIn(BaseModel):
     id: Id
-    name: str = Field(min_length=1)
-    city: str = Field(min_length=1)
-    related_parties: list[str] = []
+    name: Name
+    city: City
+    related_parties: list[Party] = []
 
 
 class SiteIn(BaseModel):
     id: Id
     provider_id: Id
-    name: str = Field(min_length=1)
-    city: str = Field(min_length=1)
+    name: Name
+    city: City
     backend: Literal["local", "slurm", "ray", "kubernetes"] = "local"
     pue: float = Field(1.3, ge=1.0, le=3.0)
 
@@ -41,8 +47,8 @@ class SiteIn(BaseModel):
 class OfferIn(BaseModel):
     id: Id
     site_id: Id
-    accelerator_id: str = Field(min_length=1, description="catalog id or alias")
-    count: int = Field(gt=0)
+    accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
+    count: int = Field(gt=0, le=INT32_MAX)
     price_fen_per_accel_hour: int = Field(gt=0, description="price per accelerator-hour, fen")
     currency: str = "CNY"
     available_from: datetime
@@ -51,15 +57,15 @@ class OfferIn(BaseModel):
 
 class TenantIn(BaseModel):
     id: Id
-    name: str = Field(min_length=1)
-    registered_city: str = Field(min_length=1)
+    name: Name
+    registered_city: City
     founded_on: date
-    headcount: int = Field(ge=0)
+    headcount: int = Field(ge=0, le=INT32_MAX)
     annual_revenue_fen: int = Field(ge=0)
     currency: str = "CNY"
-    sector: str = Field(min_length=1)
-    is_startup: bool
-    related_parties: list[str] = []
+    sector: Annotated[str, Field(min_length=1, max_length=100)]
+    is_startup: StrictBool  # 0 or "no" is not an answer; pydantic's lax mode would take them
+    related_parties: list[Party] = []
 
 
 def _out(record: Any) -> dict[str, Any]:
