@@ -182,6 +182,9 @@ def test_the_number_is_stored_only_when_given_and_retries_match(db: Engine) -> N
     first = apply(db, "r1", 1, 0, program="t-rate", contract=numbered(5, "INV 7"))
     assert first.facts["contract"]["contract_id"] == "INV 7"
     assert apply(db, "r1", 1, 0, program="t-rate", contract=numbered(5, "INV 7")) == first
+    with pytest.raises(ValidationError) as exc:
+        apply(db, "r2", 1, 0, program="t-rate", contract=numbered(5, " INV 7"))
+    assert exc.value.field == "contract.contract_id"
 
 
 def test_contract_number_over_http(api: ApiClient, db: Engine) -> None:

@@ -212,6 +212,8 @@ def apply(
         raise ValidationError(
             "contract.currency", f"program {program_id} pays in {program.currency}"
         )
+    if contract.contract_id != contract.contract_id.strip() or len(contract.contract_id) > 128:
+        raise ValidationError("contract.contract_id", "must be 1-128 characters, not padded")
     acting_for(who, tenant_id, "apply")
     tenant = registered_tenant(uow, tenant_id, "tenant_id")
     facts = {"contract": contract_json(contract), "tier": tier}
