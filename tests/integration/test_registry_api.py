@@ -120,7 +120,7 @@ def test_values_past_the_columns_are_refused_not_a_database_error(
     assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "city"
 
 
-def test_a_tenant_is_a_startup_only_by_a_json_boolean(api: ApiClient, world: Any) -> None:
+def test_booleans_and_money_take_only_their_json_types(api: ApiClient, world: Any) -> None:
     tenant = {
         "id": "t-strict",
         "name": "Strict AI",
@@ -134,5 +134,11 @@ def test_a_tenant_is_a_startup_only_by_a_json_boolean(api: ApiClient, world: Any
     for value in (0, 1, "yes"):
         resp = api.http.post("/api/v1/tenants", json={**tenant, "is_startup": value}, headers=auth)
         assert resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "is_startup"
+    for value in (False, "0", 1.5):  # money is a JSON integer of fen, nothing else
+        body = {**tenant, "is_startup": True, "annual_revenue_fen": value}
+        resp = api.http.post("/api/v1/tenants", json=body, headers=auth)
+        assert (
+            resp.status_code == 422 and resp.json()["detail"][0]["loc"][-1] == "annual_revenue_fen"
+        )
     resp = api.http.post("/api/v1/tenants", json={**tenant, "is_startup": True}, headers=auth)
     assert resp.status_code == 201, resp.text

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
@@ -26,6 +26,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 City = Annotated[str, Field(min_length=1, max_length=100)]
 Party = Annotated[str, Field(min_length=1, max_length=64)]
 INT32_MAX = 2**31 - 1
+# Counts and money are JSON integers only: pydantic's lax mode would read false as 0 fen.
 
 
 class ProviderIn(BaseModel):
@@ -48,8 +49,8 @@ class OfferIn(BaseModel):
     id: Id
     site_id: Id
     accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
-    count: int = Field(gt=0, le=INT32_MAX)
-    price_fen_per_accel_hour: int = Field(gt=0, description="price per accelerator-hour, fen")
+    count: StrictInt = Field(gt=0, le=INT32_MAX)
+    price_fen_per_accel_hour: StrictInt = Field(gt=0, description="price per accelerator-hour, fen")
     currency: str = "CNY"
     available_from: datetime
     available_until: datetime
@@ -60,8 +61,8 @@ class TenantIn(BaseModel):
     name: Name
     registered_city: City
     founded_on: date
-    headcount: int = Field(ge=0, le=INT32_MAX)
-    annual_revenue_fen: int = Field(ge=0)
+    headcount: StrictInt = Field(ge=0, le=INT32_MAX)
+    annual_revenue_fen: StrictInt = Field(ge=0)
     currency: str = "CNY"
     sector: Annotated[str, Field(min_length=1, max_length=100)]
     is_startup: StrictBool  # 0 or "no" is not an answer; pydantic's lax mode would take them
