@@ -159,3 +159,17 @@ def test_tenant_cancels_a_running_job_and_pays_for_what_ran(world, api, tmp_path
     run = api.http.get("/api/v1/runs/cx-1-a1", headers=tenant).json()
     assert sum(u["wall_seconds"] for u in run["usage"]) > 1
     assert ledger_breaks(api.engine) == []
+
+
+def test_a_usage_seq_past_32_bits_is_a_422_and_stores_nothing(world, api):
+    """Found by fuzzing the bounds: on PostgreSQL run_usage.seq overflowed into a 500."""
+    run = _enqueue(api.engine, voucher=fund(api.engine))
+    agent = api.token("agent", "bj-zgc-1")
+    lease = api.http.post("/api/v1/agent/lease", json={"agent_id": "a-1"}, headers=agent).json()
+    usage = {"lease_id": lease["lease_id"], "accelerator_seconds": 1, "wall_seconds": 1}
+    url = f"/api/v1/agent/runs/{run['id']}/usage"
+    r = api.http.post(url, json={**usage, "seq": 2**31}, headers=agent)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "seq"
+    assert api.http.post(url, json={**usage, "seq": 1}, headers=agent).status_code == 200
+    with UnitOfWork(api.engine) as uow:
+        assert [u["seq"] for u in runs.usage_of(uow, run["id"])] == [1]

@@ -43,7 +43,7 @@ class StatusIn(BaseModel):
 
 class UsageIn(BaseModel):
     lease_id: str
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=2**31 - 1)  # run_usage.seq is a 32-bit INTEGER
     accelerator_seconds: float = Field(ge=0)
     wall_seconds: float = Field(ge=0)
     cpu_seconds: float = Field(0.0, ge=0)
