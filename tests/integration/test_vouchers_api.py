@@ -160,3 +160,25 @@ def test_beijing_domestic_gpu_purchase_claim_over_http(api: ApiClient, world: An
     mine = api.http.get("/api/v1/claims", headers=auth).json()
     assert {c["id"] for c in mine} == {"k1", "k3"}
     assert api.http.get("/api/v1/claims", headers=api.token("tenant", "qiantang-llm")).json() == []
+
+
+def test_claim_fields_past_their_columns_are_a_422_and_file_nothing(
+    api: ApiClient, world: Any
+) -> None:
+    """On PostgreSQL a count past 32 bits was a 500 from the database (found by probing bounds)."""
+    body = {
+        "id": "k-big",
+        "program_id": "beijing-domestic-gpu-purchase",
+        "buyer_id": "deepharbor-ai",
+        "accelerator_id": "910B",
+        "count": 8,
+        "amount_fen": 10_000_000,
+        "invoice_id": "INV-BIG",
+        "purchased_on": "2026-03-01",
+    }
+    auth = api.token("officer")
+    for field, value in {"count": 2**31, "seller_id": "s" * 65, "invoice_id": "i" * 129}.items():
+        r = api.http.post("/api/v1/claims", json={**body, field: value}, headers=auth)
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["detail"][0]["loc"][-1] == field
+    assert api.http.get("/api/v1/claims", headers=auth).json() == []

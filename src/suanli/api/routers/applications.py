@@ -62,13 +62,13 @@ class ClaimIn(BaseModel):
     id: Id = Field(description="the client's id for this claim; retries reuse it")
     program_id: str = Field(min_length=1)
     buyer_id: str | None = Field(None, description="default: the caller's organisation")
-    accelerator_id: str = Field(min_length=1, description="catalog id or alias")
-    count: int
+    accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
+    count: int = Field(gt=0, le=2**31 - 1)  # the column's 32-bit INTEGER
     amount_fen: int
     currency: str = "CNY"
-    invoice_id: str = Field(min_length=1)
+    invoice_id: str = Field(min_length=1, max_length=128)
     purchased_on: date
-    seller_id: str = ""
+    seller_id: str = Field("", max_length=64)
 
 
 def _json(record: Any) -> dict[str, Any]:
