@@ -77,3 +77,22 @@ def test_bad_requests(api: ApiClient, world: Any) -> None:
     agent = api.token("agent", "bj-zgc-1")
     r = post("/api/v1/estimates/offers", json={"workload": SEVEN_B_FT}, headers=agent)
     assert r.status_code == 403
+
+
+def test_figures_too_large_for_any_workload_are_a_422(api: ApiClient, world: Any) -> None:
+    """params_b=1e300 overflowed to infinity inside the estimator and answered 500."""
+    auth = api.token("officer")
+    for field in ("params_b", "tokens_b"):
+        workload = {"kind": "pretrain", "params_b": 7, "tokens_b": 1, field: 1e300}
+        for url, body in (
+            ("/api/v1/estimates", {"workload": workload, "accelerator": "H100"}),
+            ("/api/v1/estimates/offers", {"workload": workload}),
+        ):
+            r = api.http.post(url, json=body, headers=auth)
+            assert r.status_code == 422, (url, r.text)
+            assert r.json()["detail"][0]["field"] == f"workload.{field}"
+    biggest = {"kind": "pretrain", "params_b": 1e12, "tokens_b": 1e12}
+    r = api.http.post(
+        "/api/v1/estimates", json={"workload": biggest, "accelerator": "H100"}, headers=auth
+    )
+    assert r.status_code == 200 and r.json()["code"] == "too_large"

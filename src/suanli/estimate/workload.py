@@ -18,6 +18,9 @@ TRAINING_KINDS = frozenset({"pretrain", "finetune", "lora"})
 # layer shape when the caller gives none, for activations and the KV cache only.
 DEFAULT_ASPECT = 128
 DEFAULT_TOKENS_OUT = 512
+# Far past any real workload, and small enough that products of such figures (FLOPs, hours,
+# chips) stay finite floats: past it, params_b=1e300 overflowed to infinity and then to a 500.
+MAX_FIGURE = 1e12
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,8 @@ def _positive(name: str, value: float) -> None:
         raise ValidationError(name, f"must be a number, got {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ValidationError(name, f"must be greater than 0, got {value}")
+    if value > MAX_FIGURE:
+        raise ValidationError(name, f"must be at most {MAX_FIGURE:g}, got {value}")
 
 
 def _positive_int(name: str, value: int) -> None:
