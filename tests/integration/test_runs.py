@@ -173,3 +173,24 @@ def test_a_usage_seq_past_32_bits_is_a_422_and_stores_nothing(world, api):
     assert api.http.post(url, json={**usage, "seq": 1}, headers=agent).status_code == 200
     with UnitOfWork(api.engine) as uow:
         assert [u["seq"] for u in runs.usage_of(uow, run["id"])] == [1]
+
+
+def test_a_voucher_rate_that_is_not_a_rate_is_a_422(world, api):
+    """rate "abc" or "1/0" raised inside run pricing and answered 500."""
+    job = {
+        "request_id": "r-rate",
+        "tenant_id": TENANT,
+        "offer_id": "bj-zgc-1-910b",
+        "spec": {"command": ["true"]},
+    }
+    auth = api.token("officer")
+    for voucher, loc in (
+        ({"account_id": "v", "rate": "abc"}, ["body", "voucher", "rate"]),
+        ({"account_id": "v", "rate": "1/0"}, ["body", "voucher", "rate"]),
+        ({"account_id": "v", "rate": "3/2"}, ["body", "voucher", "rate"]),
+        ({"account_id": "v", "rates": {"domestic": "x"}}, ["body", "voucher", "rates", "domestic"]),
+    ):
+        r = api.http.post("/api/v1/jobs", json={**job, "voucher": voucher}, headers=auth)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+    with UnitOfWork(api.engine) as uow:
+        assert runs.lease_next(uow, "bj-zgc-1", "a", 30) is None  # nothing was queued

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
 from suanli.domain.jobs import JobSpec
@@ -66,11 +67,26 @@ class SpecIn(BaseModel):
     workdir: str = ""
 
 
+def _rate(value: str) -> str:
+    # Rates travel as strings ("3/10", "0.3") and become Fractions in the run's pricing:
+    # anything else ("abc", "1/0") used to raise there, as a 500.
+    try:
+        rate = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"not a rate: {value!r}; use a fraction such as 3/10") from None
+    if not 0 <= rate <= 1:
+        raise ValueError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
 class VoucherIn(BaseModel):
     account_id: str
     program_id: str = ""
-    rate: str = "0"
-    rates: dict[str, str] = {}
+    rate: Rate = "0"
+    rates: dict[str, Rate] = {}
 
 
 class JobIn(BaseModel):
