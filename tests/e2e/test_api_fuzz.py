@@ -76,7 +76,7 @@ CHECKS = [
     refusal_is_json_with_detail,
 ]
 FUZZ = settings(
-    max_examples=10,
+    max_examples=6,
     derandomize=True,  # the same requests every run
     # explicit: schemathesis's coverage cases (boundaries, missing and mistyped fields, other
     # methods); no shrinking, which would only repeat requests already answered
@@ -85,7 +85,7 @@ FUZZ = settings(
     deadline=None,
 )
 # As a tenant the interest is isolation, not input shapes: fewer requests, SQLite only.
-TENANT_FUZZ = settings(FUZZ, phases=[Phase.generate])
+TENANT_FUZZ = settings(FUZZ, max_examples=5, phases=[Phase.generate])
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -153,7 +153,7 @@ def _row_counts() -> dict[str, int]:
 WRITES = schema.include(method=["POST", "PATCH"])
 
 
-@settings(FUZZ, max_examples=120, phases=[Phase.generate])
+@settings(FUZZ, max_examples=60, phases=[Phase.generate])
 @given(case=WRITES.as_strategy(generation_mode=GenerationMode.NEGATIVE))
 def test_refused_writes_change_nothing(case: Any, tokens: dict[str, str]) -> None:
     """Schema-violating POST and PATCH bodies: each refusal leaves every table's row count."""
