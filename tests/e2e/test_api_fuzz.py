@@ -1,7 +1,8 @@
 """Fuzz every API operation from the app's own OpenAPI with schemathesis.
 
-Each operation gets valid and schema-violating requests, as a role it admits and as a tenant (so
-the isolation paths run too), on SQLite and PostgreSQL over the demo world. Whatever the input:
+Each operation gets valid and schema-violating requests over the demo world: as a role it admits
+on SQLite and PostgreSQL, and as a tenant on SQLite (so the isolation paths run too). Whatever the
+input:
 no 5xx, status codes and bodies as the OpenAPI declares, and every refusal a 401/403/404/409/422
 with a JSON ``detail``.
 """
