@@ -11,7 +11,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from suanli.placement.model import Candidates, FloatArray, Instance, IntArray, Pool, Request
+from suanli.placement.model import (
+    CANDIDATE_DTYPES,
+    Candidates,
+    FloatArray,
+    Instance,
+    IntArray,
+    Pool,
+    Request,
+)
 from suanli.placement.policy import Policy
 
 # (domestic rate, foreign rate) per program: the share of cost the program pays.
@@ -142,36 +150,8 @@ def build_candidates(
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> Candidates:
-    names = (
-        "request",
-        "pool",
-        "start_slot",
-        "end_slot",
-        "accels",
-        "hours",
-        "cost_fen",
-        "subsidy_fen",
-        "program",
-        "domestic",
-        "scarce",
-        "wait_hours",
-    )
-    dtypes = (
-        np.int64,
-        np.int64,
-        np.int64,
-        np.int64,
-        np.int64,
-        np.float64,
-        np.int64,
-        np.int64,
-        np.int64,
-        bool,
-        bool,
-        np.float64,
-    )
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         n: (np.concatenate([p[n] for p in parts]) if parts else np.zeros(0)).astype(t)
-        for n, t in zip(names, dtypes, strict=True)
+        for n, t in CANDIDATE_DTYPES.items()
     }
     return Candidates(**arrays)

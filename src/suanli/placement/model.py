@@ -74,23 +74,24 @@ class Candidates:
         return self.accels * self.hours
 
     def take(self, index: IntArray) -> Candidates:
-        return Candidates(**{name: getattr(self, name)[index] for name in _FIELDS})
+        return Candidates(**{name: getattr(self, name)[index] for name in CANDIDATE_DTYPES})
 
 
-_FIELDS = (
-    "request",
-    "pool",
-    "start_slot",
-    "end_slot",
-    "accels",
-    "hours",
-    "cost_fen",
-    "subsidy_fen",
-    "program",
-    "domestic",
-    "scarce",
-    "wait_hours",
-)
+# Every column of Candidates with its dtype, in declaration order.
+CANDIDATE_DTYPES: dict[str, type] = {
+    "request": np.int64,
+    "pool": np.int64,
+    "start_slot": np.int64,
+    "end_slot": np.int64,
+    "accels": np.int64,
+    "hours": np.float64,
+    "cost_fen": np.int64,
+    "subsidy_fen": np.int64,
+    "program": np.int64,
+    "domestic": np.bool_,
+    "scarce": np.bool_,
+    "wait_hours": np.float64,
+}
 
 
 @dataclass(frozen=True, slots=True)
