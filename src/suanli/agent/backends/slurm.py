@@ -83,8 +83,12 @@ class SlurmBackend:
 
     def submit(self, job: Submission) -> str:
         spec = job.spec
+        # A run is leased again only after its earlier lease was lost (the agent died or was cut
+        # off). Its Slurm job outlives that agent: cancel it, or two copies of the run would share
+        # one checkpoint and the old one would run on unmetered.
+        self._run(["scancel", f"--name={job_name(job.run_id)}"])
         minutes = max(1, -(-spec.time_limit_s // 60))
-        args = ["sbatch", "--parsable", "-J", f"suanli-{job.run_id}", "-c", str(spec.cpus)]
+        args = ["sbatch", "--parsable", "-J", job_name(job.run_id), "-c", str(spec.cpus)]
         args += ["-t", str(minutes), "-o", job.output_path, "--export=ALL"]
         if spec.workdir:
             args += ["--chdir", spec.workdir]
@@ -156,6 +160,11 @@ class SlurmBackend:
     def cancel(self, handle: str) -> None:
         self._cancelled.add(handle)
         self._run(["scancel", handle])
+
+
+def job_name(run_id: str) -> str:
+    """The Slurm job name of a run: one run, one live Slurm job."""
+    return f"suanli-{run_id}"
 
 
 def _gpus(tres_per_node: str) -> int:
