@@ -74,3 +74,39 @@ def test_bad_trace_rows_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as err:
         read_trace(_trace(tmp_path, "0,10,1,a\n5,-1,1,a\n"))
     assert err.value.field == "line 3: duration_s"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"window_s": float("nan")}, "window_s"),  # never advanced the batch clock: it hung
+        ({"window_s": 0.0}, "window_s"),  # divided by zero
+        ({"window_s": -60.0}, "window_s"),
+        ({"limit": 0}, "limit"),  # replayed nothing and reported zeros
+        ({"reference": "no-such-chip"}, "reference_accelerator"),
+    ],
+)
+def test_bad_simulator_options_name_the_field(
+    tmp_path: Path, kwargs: dict[str, object], field: str
+) -> None:
+    from suanli.services import simulation
+
+    path = _trace(tmp_path, "0,60,1,a\n")
+    with pytest.raises(ValidationError) as err:
+        simulation.run(path, "batch", **kwargs)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_generic_csv_with_tenants_emits_the_listed_keys(tmp_path: Path) -> None:
+    from suanli.services import simulation
+
+    path = _trace(tmp_path, "0,3600,8,a\n10,7200,4,b\n20,600,1,a\n30,1800,2,c\n")
+    for policy in ("fifo", "greedy", "batch"):
+        out = simulation.run(path, policy).to_dict()
+        listed = {
+            "jobs", "wait_p50_s", "wait_p95_s", "makespan_s", "utilization", "cost_fen",
+            "subsidy_fen", "domestic_share", "jain_fairness", "sim_seconds",
+        }  # fmt: skip
+        assert listed <= set(out)
+        assert out["jobs"] == 4 and isinstance(out["cost_fen"], int)
+        assert out["domestic_share"] >= 0.7 - 1e-9 or policy == "fifo"

@@ -62,6 +62,14 @@ def _int(raw: Mapping[str, Any], key: str, where: str) -> int:
     return value
 
 
+def _named(canonical: Callable[[str], tuple[str, bool]], name: str, field: str) -> tuple[str, bool]:
+    """``canonical(name)``, its refusal naming the fleet's field rather than a bare accelerator."""
+    try:
+        return canonical(name)
+    except ValidationError as exc:
+        raise ValidationError(field, exc.message) from None
+
+
 def parse_fleet(
     raw: Mapping[str, Any],
     *,
@@ -74,7 +82,7 @@ def parse_fleet(
     ref_name = reference or raw.get("reference_accelerator")
     if not isinstance(ref_name, str) or not ref_name:
         raise ValidationError("reference_accelerator", "is required")
-    ref_id, _ = canonical(ref_name)
+    ref_id, _ = _named(canonical, ref_name, "reference_accelerator")
     pools = []
     seen: set[str] = set()
     for i, entry in enumerate(raw.get("pool", [])):
@@ -85,7 +93,9 @@ def parse_fleet(
         if not isinstance(pid, str) or not pid or pid in seen:
             raise ValidationError(f"{where}.id", "must be a unique non-empty string")
         seen.add(pid)
-        acc_id, domestic = canonical(str(entry.get("accelerator", "")))
+        acc_id, domestic = _named(
+            canonical, str(entry.get("accelerator", "")), f"{where}.accelerator"
+        )
         pools.append(
             FleetPool(
                 pid,

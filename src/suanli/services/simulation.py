@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def run(
 ) -> SimResult:
     if policy not in POLICIES:
         raise ValidationError("policy", f"must be one of {', '.join(POLICIES)}")
+    # A window of 0, below 0 or NaN would never advance the batch policy's clock.
+    if not (math.isfinite(window_s) and window_s > 0):
+        raise ValidationError("window_s", f"must be a positive number of seconds, got {window_s}")
+    if limit is not None and limit < 1:
+        raise ValidationError("limit", f"must be at least 1 job, got {limit}")
     if not trace_path.is_file():
         raise ValidationError("trace", f"no such file: {trace_path}")
     trace = read_trace(trace_path)
