@@ -10,6 +10,7 @@ import pytest
 
 from suanli.agent.backends.local import LocalBackend
 from suanli.domain.jobs import JobSpec, cost_fen
+from suanli.domain.roles import SYSTEM
 from suanli.errors import ConflictError
 from suanli.services import ledger, runs, settlement
 from suanli.store.uow import UnitOfWork
@@ -137,6 +138,27 @@ def test_stack_error_falls_back_to_a_foreign_offer_from_the_checkpoint(world, ap
             assert used > 0 and run["settled_at"] is not None
             assert run["billed_fen"] == cost_fen(run["price_fen_per_accel_hour"], used)
     assert ledger_breaks(api.engine) == []
+
+
+def test_a_cancelled_run_that_ends_in_a_stack_error_does_not_fall_back(world, engine):
+    # The tenant cancels while the site fails the job: the job ends there, billed for what ran;
+    # a fallback attempt would run (and bill) work the tenant has called off.
+    voucher = fund(engine)
+    run = _enqueue(engine, request_id="cf-1", fallback=["foreign"], voucher=voucher)
+    with UnitOfWork(engine) as uow:
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        runs.report_usage(uow, run["id"], lease["lease_id"], 1, accelerator_seconds=360,
+                          wall_seconds=180)  # fmt: skip
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        runs.request_cancel(uow, SYSTEM, run["id"])
+    with UnitOfWork(engine) as uow:
+        done = runs.complete(uow, run["id"], lease["lease_id"], "stack_error")
+        uow.commit()
+    assert done["next_run_id"] is None and done["billed_fen"] == 90
+    with UnitOfWork(engine) as uow:
+        assert [r["id"] for r in runs.runs_of_request(uow, "cf-1")] == [run["id"]]
+    assert ledger_breaks(engine) == []
 
 
 def test_tenant_cancels_a_running_job_and_pays_for_what_ran(world, api, tmp_path):

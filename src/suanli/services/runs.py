@@ -436,7 +436,7 @@ def _finish(
         "checkpoint_uri": checkpoint_uri or run["checkpoint_uri"],
     }
     uow.conn.execute(update(runs).where(runs.c.id == run["id"]).values(**values))
-    if klass is ExitClass.STACK_ERROR:
+    if klass is ExitClass.STACK_ERROR and not run["cancel_requested"]:  # a cancel ends the job
         nxt = _fall_back(uow, {**run, **values})
         if nxt is not None:
             uow.conn.execute(
