@@ -196,3 +196,29 @@ def test_shipped_policy_files_parse() -> None:
     for path in files:
         policy = parse_policy(tomllib.loads(path.read_text()))
         assert 0 < policy.mip_rel_gap <= 0.01
+
+
+def test_time_limited_fallback_reports_a_true_gap() -> None:
+    from suanli.placement import synthetic
+    from suanli.placement.milp import separable_bound
+
+    inst = synthetic.instance(2000, 200, seed=1)
+    # Too little time for the LP: greedy's answer, with its gap against a bound that holds.
+    sol = solve_batch(inst, time_limit_s=0.01)
+    assert sol.status == "fallback_greedy"
+    assert sol.lp_bound is None
+    assert violations(inst, sol.choice) == []
+    bound = separable_bound(inst)
+    assert sol.gap == pytest.approx((sol.objective - bound) / sol.objective)
+    assert 0 <= sol.gap < 0.05
+    full = solve_batch(inst)
+    assert full.lp_bound is not None and bound <= full.lp_bound + 1e-6
+
+
+@settings(derandomize=True, max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_separable_bound_is_below_the_optimum(seed: int) -> None:
+    from suanli.placement.milp import separable_bound
+
+    inst = _random_instance(seed)
+    assert separable_bound(inst) <= _brute_force(inst) + 1e-6

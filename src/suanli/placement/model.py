@@ -137,6 +137,8 @@ class Solution:
     lp_bound: float | None
     status: str
     seconds: float
+    # (objective - bound) / objective: against lp_bound, or, where the LP did not finish in the
+    # time limit (lp_bound None), against the separable bound (each request at its cheapest).
     gap: float | None = None
 
     @property
