@@ -161,6 +161,23 @@ def test_a_cancelled_run_that_ends_in_a_stack_error_does_not_fall_back(world, en
     assert ledger_breaks(engine) == []
 
 
+def test_cancelling_a_run_whose_agent_died_settles_it_at_once(world, engine):
+    # No agent of the site may ever ask for work again: the cancel itself ends the run and
+    # bills what the dead agent reported, rather than leaving it leased with its holds.
+    fund(engine)
+    run = _enqueue(engine, request_id="cd-1")
+    with UnitOfWork(engine) as uow:
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1)
+        runs.report_usage(uow, run["id"], lease["lease_id"], 1, accelerator_seconds=360,
+                          wall_seconds=180)  # fmt: skip
+        uow.commit()
+    time.sleep(1.1)
+    with UnitOfWork(engine) as uow:
+        done = runs.request_cancel(uow, SYSTEM, run["id"])
+    assert done["status"] == "cancelled" and done["billed_fen"] == 90
+    assert ledger_breaks(engine) == []
+
+
 def test_tenant_cancels_a_running_job_and_pays_for_what_ran(world, api, tmp_path):
     fund(api.engine)
     spec = {"command": train_command(1000, step_s=0.05), "accelerators": 1, "time_limit_s": 120}

@@ -603,6 +603,8 @@ def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, An
         who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == run["tenant_id"])
     ):
         raise PermissionDenied(f"{who.role} may not cancel run {run_id}")
+    if expire_leases(uow, run["site_id"]):  # its agent is gone: no beat would ever stop it
+        run = to_dict(_row(uow, run_id, lock=True))
     if run["status"] == RunStatus.QUEUED:
         run = _finish(uow, run, ExitClass.CANCELLED, "cancelled by the tenant", "")
     elif run["status"] in ACTIVE_STATUSES:
