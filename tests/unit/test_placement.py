@@ -222,3 +222,18 @@ def test_separable_bound_is_below_the_optimum(seed: int) -> None:
 
     inst = _random_instance(seed)
     assert separable_bound(inst) <= _brute_force(inst) + 1e-6
+
+
+def test_floor_counts_only_hours_the_program_pays_for() -> None:
+    # The program pays half on domestic chips and nothing on foreign ones; its floor is 100 %.
+    pools = [Pool("dom", "910B", True, 4, 1000), Pool("for", "H20", False, 4, 400)]
+    requests = [Request(f"r{i}", "t", 2, value_fen=100_000, program="v") for i in range(2)]
+    floor = Policy(programs={"v": ProgramPolicy("v", budget_fen=0, domestic_floor=Fraction(1))})
+    rates = {"v": (Fraction(1, 2), Fraction(0))}
+    inst = _instance(pools, requests, [[1, 1], [1, 1]], _exact(floor), rates=rates)
+    # Unsubsidised foreign hours are the tenant's own: they neither break the floor nor spend
+    # the (empty) budget; domestic ones would need 1,000 fen of subsidy each, over the budget.
+    for sol in (solve_batch(inst), greedy(inst), fifo(inst)):
+        assert violations(inst, sol.choice) == []
+        assert inst.candidates.pool[sol.choice].tolist() == [1, 1]
+        assert sol.objective == pytest.approx(2 * 800)

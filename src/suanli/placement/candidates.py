@@ -127,8 +127,12 @@ def build_candidates(
                     "hours": h[rr, cc],
                     "cost_fen": cost[rr, cc],
                     "subsidy_fen": subsidy[rr, cc],
-                    "program": np.array(
-                        [prog_index.get(reqs[i].program or "", -1) for i in rr], dtype=np.int64
+                    # The floor is on the hours a program subsidises: one that pays nothing on
+                    # this candidate (rate 0 there) neither spends its budget nor counts.
+                    "program": np.where(
+                        subsidy[rr, cc] > 0,
+                        np.array([prog_index.get(reqs[i].program or "", -1) for i in rr]),
+                        -1,
                     ),
                     "domestic": dom[cc],
                     "scarce": scarce[cc],

@@ -57,7 +57,7 @@ class Candidates:
     hours: FloatArray
     cost_fen: IntArray
     subsidy_fen: IntArray
-    program: IntArray  # index into Instance.programs, -1 for none
+    program: IntArray  # index into Instance.programs of the program paying; -1: none pays
     domestic: BoolArray
     scarce: BoolArray
     wait_hours: FloatArray

@@ -26,7 +26,7 @@ from suanli.errors import PermissionDenied
 from suanli.placement.candidates import build_candidates, hours_matrix
 from suanli.placement.check import violations
 from suanli.placement.milp import solve_batch
-from suanli.placement.model import Pool, Request
+from suanli.placement.model import Instance, Pool, Request
 from suanli.placement.policy import Policy
 from suanli.services import exchange
 from suanli.services.applications import registered_tenant
@@ -137,7 +137,7 @@ def place_batch(
     inst = build_candidates(
         requests, pools, hours, policy, n_slots=N_SLOTS, slot_hours=SLOT_HOURS, max_starts=3
     )
-    inst = replace(inst, candidates=replace(inst.candidates, subsidy_fen=_subsidies(inst, items)))
+    inst = _paying(inst, items)
     sol = solve_batch(inst, time_limit_s=time_limit_s)
     report = BatchReport(sol.status, sol.objective, sol.lp_bound, sol.gap, sol.seconds, len(items))
     report.violations = violations(inst, sol.choice)
@@ -200,15 +200,24 @@ def _placer_request(item: _Item, now: datetime) -> Request:
     )  # fmt: skip
 
 
-def _subsidies(inst: Any, items: list[_Item]) -> np.ndarray:
-    """Per candidate: its row's program rate on the candidate's cost, capped by the balance."""
+def _paying(inst: Instance, items: list[_Item]) -> Instance:
+    """Per candidate, its row's voucher: the program that pays (its budget and floor count the
+    candidate; none where it pays nothing) and the subsidy, its rate on the candidate's cost
+    capped by the voucher's balance. A request's rows may be paid by different programs."""
     cs = inst.candidates
-    out = np.zeros(len(cs), dtype=np.int64)
+    subsidy = np.zeros(len(cs), dtype=np.int64)
+    paying: list[str | None] = [None] * len(cs)
     for c in range(len(cs)):
         item = items[int(cs.request[c])]
         row = item.rows[inst.pools[int(cs.pool[c])].id]
         if row.voucher_id is None:
             continue
         balance = max(item.vouchers[row.voucher_id].balance_fen, 0)
-        out[c] = min(apply_rate(int(cs.cost_fen[c]), row.rate), balance)
-    return out
+        subsidy[c] = min(apply_rate(int(cs.cost_fen[c]), row.rate), balance)
+        paying[c] = row.program_id if subsidy[c] > 0 else None
+    programs = tuple(sorted({p for p in paying if p is not None}))
+    index = {p: k for k, p in enumerate(programs)}
+    program = np.array([-1 if p is None else index[p] for p in paying], dtype=np.int64)
+    return replace(
+        inst, programs=programs, candidates=replace(cs, subsidy_fen=subsidy, program=program)
+    )
