@@ -100,3 +100,45 @@ def _count(engine: Engine, offer_id: str) -> int:
         offer = repo.get(uow.conn, Offer, offer_id)
         assert offer is not None
         return offer.count
+
+
+@pytest.mark.postgres
+def test_a_cancel_racing_the_batch_leaves_no_reservation(world: Engine, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-lock concurrency is exercised on PostgreSQL")
+    import threading
+    import time
+
+    from sqlalchemy import update
+
+    from suanli.services import batch_placement
+    from suanli.store.tables.exchange import job_requests
+
+    give_voucher(engine)
+    with UnitOfWork(engine) as uow:
+        body = request("p-1", accelerators=2, mode="batch")
+        assert exchange.submit(uow, WHO, exchange.request_from_dict(body)).status == "pending"
+    out: list[Any] = []
+    # A cancellation holds the request's row while the officer's batch starts.
+    with UnitOfWork(engine) as uow:
+        exchange._stored(uow, "p-1", lock=True)
+        policy = exchange.load_policy()
+        worker = threading.Thread(
+            target=lambda: out.append(_batch(engine, batch_placement, policy))
+        )
+        worker.start()
+        time.sleep(1.0)
+        uow.conn.execute(
+            update(job_requests).where(job_requests.c.id == "p-1").values(status="cancelled")
+        )
+        uow.commit()
+    worker.join(60)
+    assert out and out[0].pending == 0  # the batch waited and found nothing pending
+    with UnitOfWork(engine, read_only=True) as uow:
+        assert exchange.get_request(uow, SYSTEM, "p-1")["status"] == "cancelled"
+    assert _calendar(engine) == {}
+
+
+def _batch(engine: Engine, batch_placement: Any, policy: Any) -> Any:
+    with UnitOfWork(engine) as uow:
+        return batch_placement.place_batch(uow, SYSTEM, policy, time_limit_s=5)

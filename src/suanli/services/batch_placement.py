@@ -123,10 +123,12 @@ def place_batch(
     if who.role != Role.OFFICER:
         raise PermissionDenied(f"{who.role} may not run batch placement")
     now = now or datetime.now(UTC)
+    # Locked: a cancellation (or a second batch) waits, and then finds it placed, not pending.
     stored = uow.conn.execute(
         select(job_requests)
         .where(job_requests.c.status == "pending")
         .order_by(job_requests.c.created_at, job_requests.c.id)
+        .with_for_update()
     ).all()
     items = [_quoted(uow, who, exchange.request_from_dict(dict(r.body)), now) for r in stored]
     pools = _pools(uow, {o for it in items for o in it.rows}, policy, now)
