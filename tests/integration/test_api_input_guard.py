@@ -79,3 +79,27 @@ def test_a_body_that_is_not_utf8_is_a_422(api: ApiClient) -> None:
     r = api.http.post("/api/v1/providers", content=b'{"id": "\xff\xfe"}', headers=headers)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body"]
+
+
+def test_bodies_are_strict_and_closed(api: ApiClient, world: Any) -> None:
+    """A misspelt field or a value of the wrong JSON type is a 422 naming it, and writes nothing."""
+    auth = api.token("officer")
+    tenant = {
+        "id": "strict-co", "name": "Strict Co", "registered_city": "Beijing",
+        "founded_on": "2024-01-01", "headcount": 5, "annual_revenue_fen": 0,
+        "sector": "ai", "is_startup": True,
+    }  # fmt: skip
+    for bad, field in (
+        ({**tenant, "headcuont": 5}, "headcuont"),
+        ({**tenant, "headcount": "5"}, "headcount"),
+        ({**tenant, "headcount": True}, "headcount"),
+    ):
+        resp = api.http.post("/api/v1/tenants", json=bad, headers=auth)
+        assert resp.status_code == 422, resp.text
+        assert field in resp.json()["detail"][0]["loc"]
+    assert api.http.get("/api/v1/tenants/strict-co", headers=auth).status_code == 404
+    estimate = {"workload": {"kind": "finetune", "params_b": 7, "tokens_b": 1}, "count": True,
+                "accelerator": "H20"}  # fmt: skip
+    resp = api.http.post("/api/v1/estimates", json=estimate, headers=auth)
+    assert resp.status_code == 422 and "count" in resp.json()["detail"][0]["loc"]
+    assert api.http.post("/api/v1/tenants", json=tenant, headers=auth).status_code == 201

@@ -95,6 +95,10 @@ def test_update_and_retire_offer(api: ApiClient, world: Any) -> None:
     assert resp.status_code == 200 and resp.json()["count"] == 100
     resp = api.http.patch("/api/v1/offers/bj-zgc-1-910b", json={"count": 0}, headers=auth)
     assert resp.status_code == 422
+    for bad in ({"cuont": 5}, {"count": True}, {"count": "5"}):  # typo, bool, text: all refused
+        resp = api.http.patch("/api/v1/offers/bj-zgc-1-910b", json=bad, headers=auth)
+        assert resp.status_code == 422, (bad, resp.text)
+        assert list(bad)[0] in str(resp.json()["detail"][0]["loc"])
     assert api.http.post("/api/v1/offers/bj-zgc-1-910b/retire", headers=auth).status_code == 200
     ids = [o["id"] for o in api.http.get("/api/v1/offers", headers=auth).json()]
     assert "bj-zgc-1-910b" not in ids

@@ -11,10 +11,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
 from suanli.api.routers.programs import ContractIn
+from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.domain.vouchers import Application, Voucher
 from suanli.ledger.model import Balance
@@ -32,7 +33,7 @@ Overseer = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.REVIEWER, R
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class ApplicationIn(BaseModel):
+class ApplicationIn(Body):
     id: Id = Field(description="the client's id for this application; retries reuse it")
     program_id: str = Field(min_length=1)
     tenant_id: str | None = Field(None, description="default: the caller's organisation")
@@ -41,24 +42,24 @@ class ApplicationIn(BaseModel):
     tier: str | None = Field(None, description="credit tier, for credit allocations")
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Body):
     decision: Literal["approve", "reject"]
     amount_fen: int | None = Field(None, description="approve: default the entitled amount")
     reason: str = ""
 
 
-class SpendIn(BaseModel):
+class SpendIn(Body):
     transfer_id: str = Field(min_length=1, description="idempotency key of this payment")
     provider_id: str = Field(min_length=1)
     amount_fen: int
     currency: str = "CNY"
 
 
-class ReleaseIn(BaseModel):
+class ReleaseIn(Body):
     milestone: str = Field(min_length=1, description="e.g. progress-report")
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(Body):
     id: Id = Field(description="the client's id for this claim; retries reuse it")
     program_id: str = Field(min_length=1)
     buyer_id: str | None = Field(None, description="default: the caller's organisation")
@@ -67,7 +68,7 @@ class ClaimIn(BaseModel):
     amount_fen: int
     currency: str = "CNY"
     invoice_id: str = Field(min_length=1, max_length=128)
-    purchased_on: date
+    purchased_on: date = Field(strict=False)  # ISO text in JSON
     seller_id: str = Field("", max_length=64)
 
 

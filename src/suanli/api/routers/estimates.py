@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ValidationError
 from suanli.estimate.workload import Workload
@@ -26,7 +27,7 @@ Caller = Annotated[
 ]
 
 
-class WorkloadIn(BaseModel):
+class WorkloadIn(Body):
     kind: Literal["pretrain", "finetune", "lora", "inference"]
     params_b: float = Field(description="parameters, billions")
     active_params_b: float | None = Field(None, description="MoE: active parameters, billions")
@@ -53,7 +54,7 @@ class WorkloadIn(BaseModel):
             raise ValidationError(f"workload.{exc.field}", exc.message) from exc
 
 
-class EstimateIn(BaseModel):
+class EstimateIn(Body):
     workload: WorkloadIn
     accelerator: str | None = Field(None, description="catalog id or alias")
     offer_id: str | None = Field(None, description="an offer: its price, size and site PUE")
@@ -63,7 +64,7 @@ class EstimateIn(BaseModel):
     currency: str = "CNY"
 
 
-class OffersEstimateIn(BaseModel):
+class OffersEstimateIn(Body):
     workload: WorkloadIn
     count: int | None = Field(None, description="chips; default the fewest that fit each offer")
 

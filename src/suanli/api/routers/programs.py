@@ -7,10 +7,11 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
 from suanli.api.routers.registry import TenantIn
+from suanli.api.schemas import Body
 from suanli.domain.programs import Program, RateSet
 from suanli.domain.registry import Tenant
 from suanli.domain.roles import Principal, Role
@@ -27,14 +28,14 @@ Asker = Annotated[
 ]
 
 
-class ContractIn(BaseModel):
+class ContractIn(Body):
     provider_id: str = Field(min_length=1)
     accelerator_id: str = Field(min_length=1, description="catalog id or alias")
     accelerator_hours: float = Field(ge=0)
     amount_fen: int = Field(ge=0, description="contract amount in minor units (fen, cents)")
     currency: str = "CNY"
-    start_on: date
-    end_on: date | None = None
+    start_on: date = Field(strict=False)  # ISO text in JSON
+    end_on: date | None = Field(None, strict=False)
     provider_city: str = Field("", description="filled from the registry when known")
     provider_related_parties: list[str] = []
     contract_id: str | None = Field(
@@ -62,7 +63,7 @@ class ContractIn(BaseModel):
         )
 
 
-class SubsidyIn(BaseModel):
+class SubsidyIn(Body):
     program_id: str = Field(min_length=1)
     tenant_id: str | None = Field(None, description="a registered tenant, or give `tenant`")
     tenant: TenantIn | None = Field(None, description="the tenant's facts inline")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.schemas import Body
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.services import registry
@@ -29,14 +30,14 @@ INT32_MAX = 2**31 - 1
 # Counts and money are JSON integers only: pydantic's lax mode would read false as 0 fen.
 
 
-class ProviderIn(BaseModel):
+class ProviderIn(Body):
     id: Id
     name: Name
     city: City
     related_parties: list[Party] = []
 
 
-class SiteIn(BaseModel):
+class SiteIn(Body):
     id: Id
     provider_id: Id
     name: Name
@@ -45,22 +46,22 @@ class SiteIn(BaseModel):
     pue: float = Field(1.3, ge=1.0, le=3.0)
 
 
-class OfferIn(BaseModel):
+class OfferIn(Body):
     id: Id
     site_id: Id
     accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
     count: StrictInt = Field(gt=0, le=INT32_MAX)
     price_fen_per_accel_hour: StrictInt = Field(gt=0, description="price per accelerator-hour, fen")
     currency: str = "CNY"
-    available_from: datetime
-    available_until: datetime
+    available_from: datetime = Field(strict=False)  # ISO text in JSON
+    available_until: datetime = Field(strict=False)
 
 
-class TenantIn(BaseModel):
+class TenantIn(Body):
     id: Id
     name: Name
     registered_city: City
-    founded_on: date
+    founded_on: date = Field(strict=False)  # ISO text in JSON
     headcount: StrictInt = Field(ge=0, le=INT32_MAX)
     annual_revenue_fen: StrictInt = Field(ge=0)
     currency: str = "CNY"
@@ -91,10 +92,14 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
         return _out(registry.get(uow, who, kind, record_id))
 
     def patch(record_id: str, changes: dict[str, Any], uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
-        try:  # validate the changed fields with the create schema
-            partial = schema.model_validate(
-                {**_out(registry.get(uow, who, kind, record_id)), **changes}
-            )
+        current = _out(registry.get(uow, who, kind, record_id))
+        stored = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in current.items()
+            if k in schema.model_fields
+        }
+        try:  # validate the changed fields with the create schema; unknown fields are refused
+            partial = schema.model_validate({**stored, **changes})
         except PydanticValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from exc
         typed = {k: getattr(partial, k) for k in changes}
