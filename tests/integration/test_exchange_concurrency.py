@@ -142,3 +142,30 @@ def test_a_cancel_racing_the_batch_leaves_no_reservation(world: Engine, engine: 
 def _batch(engine: Engine, batch_placement: Any, policy: Any) -> Any:
     with UnitOfWork(engine) as uow:
         return batch_placement.place_batch(uow, SYSTEM, policy, time_limit_s=5)
+
+
+@pytest.mark.postgres
+def test_concurrent_foreign_submissions_keep_the_domestic_floor(
+    world: Engine, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-lock concurrency is exercised on PostgreSQL")
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from suanli.placement.policy import ProgramPolicy
+
+    give_voucher(engine, amount_fen=5_000_000, wallet_fen=50_000_000)
+    body = request("f-0", allowed_origins=["foreign"])
+    with UnitOfWork(engine, read_only=True) as uow:
+        hours = exchange.quote_for(uow, WHO, body).rows[0].accelerator_hours
+    # A credit of domestic hours that lets exactly one such foreign run under a 70 % floor.
+    floor = ProgramPolicy("hangzhou-2025", None, Fraction(7, 10), 0.7 * hours * 1.5)
+    policy = replace(exchange.load_policy(), programs={"hangzhou-2025": floor})
+
+    def submit(i: int) -> str:
+        with UnitOfWork(engine) as uow:
+            req = exchange.request_from_dict({**body, "id": f"f-{i}"})
+            return exchange.submit(uow, WHO, req, policy=policy).status
+
+    assert sorted(_race(8, submit)) == ["placed"] + ["refused"] * 7

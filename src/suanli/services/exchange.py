@@ -49,6 +49,7 @@ from suanli.services.settlement import cover_rate
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.tables.exchange import job_requests, placements, reservations
 from suanli.store.tables.foundation import offers, sites
+from suanli.store.tables.vouchers import program_budgets
 from suanli.store.uow import UnitOfWork
 
 
@@ -172,6 +173,13 @@ def _domestic_refusal(uow: UnitOfWork, row: QuoteRow, policy: Policy) -> str:
     pol = policy.program(row.program_id)
     if pol is None or pol.domestic_floor == 0 or row.origin == "domestic":
         return ""
+    # The program's budget rows serialise foreign placements under one floor: two concurrent
+    # submissions would otherwise both read the same domestic share and both pass.
+    uow.conn.execute(
+        select(program_budgets.c.year)
+        .where(program_budgets.c.program_id == pol.id)
+        .with_for_update()
+    ).all()
     placed = uow.conn.execute(
         select(placements.c.origin, placements.c.accelerator_hours)
         .join(job_requests, job_requests.c.id == placements.c.request_id)
