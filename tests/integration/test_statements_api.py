@@ -72,3 +72,20 @@ def test_statement_refusals(world, api) -> None:
         headers=auditor,
     )
     assert both.status_code == 422
+
+
+def test_an_agent_reads_no_organisation_records(world, api) -> None:
+    """A site id may equal a tenant's id; the site's agent still reads only its runs."""
+    from suanli.domain.registry import Site
+    from suanli.domain.roles import SYSTEM
+    from suanli.services import registry
+
+    with UnitOfWork(api.engine) as uow:
+        registry.create(uow, SYSTEM, Site(TENANT, "bj-zhongguancun-dc", "twin", "Beijing", "local"))
+    agent = api.token("agent", TENANT)  # bound to the site named like the tenant
+    month = datetime.now(UTC).strftime("%Y-%m")
+    resp = api.http.get(
+        "/api/v1/statements", params={"month": month, "tenant": TENANT}, headers=agent
+    )
+    assert resp.status_code == 403
+    assert api.http.get("/api/v1/ledger/accounts", headers=agent).status_code == 403

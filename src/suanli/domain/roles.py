@@ -28,7 +28,13 @@ class Principal:
     token_id: str = ""
 
     def can_read_org(self, org_id: str) -> bool:
-        return self.role in READ_ALL_ROLES or self.org_id == org_id
+        """Whether this caller may read an organisation's (tenant's or provider's) records.
+
+        An agent's organisation is a site, whose id may equal some tenant's; agents read only
+        their site's runs, never an organisation's records."""
+        if self.role in READ_ALL_ROLES:
+            return True
+        return self.role in (Role.TENANT, Role.PROVIDER) and self.org_id == org_id
 
 
 SYSTEM = Principal(Role.OFFICER, None, "system")

@@ -372,7 +372,7 @@ def visible_balances(
     uow: UnitOfWork, who: Principal, owner_id: str | None = None, kind: str | None = None
 ) -> list[Balance]:
     if who.role not in READ_ALL_ROLES:
-        if owner_id not in (None, who.org_id):
+        if owner_id not in (None, who.org_id) or not who.can_read_org(who.org_id or ""):
             raise PermissionDenied(f"{who.role} may not read accounts of {owner_id}")
         owner_id = who.org_id or "\x00"
     return [balance_of(a) for a in list_accounts(uow, owner_id, kind)]

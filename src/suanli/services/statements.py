@@ -48,7 +48,7 @@ def statement(
     if sum(x is not None for x in (tenant, provider, program)) != 1:
         raise ValidationError("party", "give exactly one of tenant, provider or program")
     party = tenant or provider or program or ""
-    if who.role not in READ_ALL_ROLES and (program is not None or who.org_id != party):
+    if who.role not in READ_ALL_ROLES and (program is not None or not who.can_read_org(party)):
         raise PermissionDenied(f"{who.role} may not read the statement of {party}")
     start, end = month_bounds(month)
     used = (
