@@ -12,7 +12,7 @@ import pytest
 from suanli.domain.exchange import Busy, peak_use
 from suanli.domain.money import apply_rate
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.errors import ConflictError, PermissionDenied
+from suanli.errors import ConflictError, PermissionDenied, ValidationError
 from suanli.services import batch_placement, exchange, runs
 from suanli.services.applications import voucher_account_id
 from suanli.services.settlement import wallet_account
@@ -221,6 +221,10 @@ def test_batch_places_pending_requests_under_the_policy(world, engine):
     assert again.pending == out["unplaced_count"]
     with pytest.raises(PermissionDenied), UnitOfWork(engine) as uow:
         batch_placement.place_batch(uow, WHO, policy)
+    for bad in (float("nan"), 0.0, -1.0, 601.0):  # NaN reached HiGHS; -1 ran as 0.1 s
+        with pytest.raises(ValidationError) as err, UnitOfWork(engine) as uow:
+            batch_placement.place_batch(uow, SYSTEM, policy, time_limit_s=bad)
+        assert err.value.field == "time_limit_s"
 
 
 def test_other_tenants_cannot_use_or_see(world, engine):

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from suanli.domain.exchange import JobRequest, peak_use
 from suanli.domain.money import apply_rate
 from suanli.domain.roles import Principal, Role
-from suanli.errors import PermissionDenied
+from suanli.errors import PermissionDenied, ValidationError
 from suanli.placement.candidates import build_candidates, hours_matrix
 from suanli.placement.check import violations
 from suanli.placement.milp import solve_batch
@@ -122,6 +122,10 @@ def place_batch(
     """Place every pending request at once. Officers only. Commits at its end."""
     if who.role != Role.OFFICER:
         raise PermissionDenied(f"{who.role} may not run batch placement")
+    if time_limit_s is not None and not (math.isfinite(time_limit_s) and 0 < time_limit_s <= 600):
+        raise ValidationError(
+            "time_limit_s", f"must be between 0 and 600 seconds, got {time_limit_s}"
+        )
     now = now or datetime.now(UTC)
     # Locked: a cancellation (or a second batch) waits, and then finds it placed, not pending.
     stored = uow.conn.execute(
