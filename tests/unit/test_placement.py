@@ -125,7 +125,9 @@ def _random_instance(seed: int) -> Instance:
         time_limit_s=20,
         mip_rel_gap=1e-9,
     )
-    return _instance(pools, requests, hours, policy, n_slots=3)
+    # The program may pay nothing on foreign chips: those hours are then not subsidised.
+    rates = {"v": (Fraction(1, 2), Fraction(int(rng.integers(0, 3)), 4))}
+    return _instance(pools, requests, hours, policy, n_slots=3, rates=rates)
 
 
 def _brute_force(inst: Instance) -> float:
