@@ -110,3 +110,23 @@ def test_generic_csv_with_tenants_emits_the_listed_keys(tmp_path: Path) -> None:
         assert listed <= set(out)
         assert out["jobs"] == 4 and isinstance(out["cost_fen"], int)
         assert out["domestic_share"] >= 0.7 - 1e-9 or policy == "fifo"
+
+
+def test_duration_is_scaled_by_the_pools_relative_speed(tmp_path: Path) -> None:
+    trace = read_trace(_trace(tmp_path, "0,3600,2,a\n"))
+    fleet = Fleet("ref", (FleetPool("fast", "x", True, 2, 1000, 2.0),), PROGRAM)
+    r = simulate(trace, fleet, "fifo")
+    assert r.makespan_s == 1800  # twice the reference's speed: half the trace's duration
+    assert r.cost_fen == 1000  # 2 accelerators × 0.5 h
+
+
+def test_reference_accelerator_sets_the_speeds_from_the_estimator() -> None:
+    from suanli.services.estimates import relative_speed
+    from suanli.services.simulation import load_fleet
+
+    a100 = load_fleet()
+    h100 = load_fleet(reference="nvidia-h100-sxm5-80gb")
+    for p, q in zip(a100.pools, h100.pools, strict=True):
+        assert p.speed == pytest.approx(relative_speed("nvidia-a100-sxm4-80gb", p.accelerator_id))
+        assert q.speed == pytest.approx(relative_speed("nvidia-h100-sxm5-80gb", q.accelerator_id))
+    assert h100.pools[0].speed < a100.pools[0].speed  # the same trace ran on a faster chip
