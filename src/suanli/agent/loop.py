@@ -27,13 +27,33 @@ API = "/api/v1"
 class AgentApi:
     """The agent protocol over HTTP. Any httpx.Client works (a TestClient in-process)."""
 
-    def __init__(self, client: httpx.Client, token: str) -> None:
+    # Every report is idempotent (usage by sequence number, completion and heartbeat by lease),
+    # so a request that failed in transit is simply sent again; the delays stay well inside a
+    # lease, so a short network blip does not cost the run its lease.
+    RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
+    RETRY_STATUSES = frozenset({502, 503, 504})
+
+    def __init__(self, client: httpx.Client, token: str, *, sleep: Any = time.sleep) -> None:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
+        self._sleep = sleep
+
+    def _send(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        for delay in (*self.RETRY_DELAYS_S, None):
+            try:
+                # The client's own timeout must exceed the long-poll wait (the CLI sets 60 s).
+                resp = self.client.post(API + path, json=body, headers=self.headers)
+            except httpx.TransportError as exc:
+                if delay is None:
+                    raise BackendError(f"POST {path}: {exc}") from exc
+            else:
+                if resp.status_code not in self.RETRY_STATUSES or delay is None:
+                    return resp
+            self._sleep(delay)
+        raise AssertionError("unreachable")
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        # The client's own timeout must exceed the long-poll wait (the CLI sets 60 s).
-        resp = self.client.post(API + path, json=body, headers=self.headers)
+        resp = self._send(path, body)
         if resp.status_code == 409:
             raise ConflictError(resp.json().get("detail", "conflict"))
         if resp.status_code >= 400:
