@@ -194,9 +194,16 @@ def test_tenant_cancels_a_running_job_and_pays_for_what_ran(world, api, tmp_path
     assert api.http.post("/api/v1/runs/cx-1-a1/cancel", headers=tenant).status_code == 200
     thread.join(timeout=30)
     done = result["done"]
-    assert done["status"] == "cancelled" and done["billed_fen"] >= 0
+    assert done["status"] == "cancelled"
     run = api.http.get("/api/v1/runs/cx-1-a1", headers=tenant).json()
     assert sum(u["wall_seconds"] for u in run["usage"]) > 1
+    # Billed exactly the metered accelerator-seconds at the offer's price, nothing more held.
+    used_s = sum(Fraction(str(u["accelerator_seconds"])) for u in run["usage"])
+    assert done["billed_fen"] == cost_fen(run["price_fen_per_accel_hour"], used_s)
+    assert done["billed_fen"] == done["voucher_fen"] + done["wallet_fen"]
+    with UnitOfWork(api.engine) as uow:
+        wallet = ledger.get_account(uow, settlement.wallet_account(TENANT))
+        assert wallet.pending_debits == 0  # the unused rest of the hold was voided
     assert ledger_breaks(api.engine) == []
 
 
