@@ -7,9 +7,10 @@ from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.schemas import Body
 from suanli.domain.jobs import JobSpec
 from suanli.domain.roles import Principal, Role
 from suanli.errors import PermissionDenied
@@ -25,24 +26,24 @@ Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,59}$")]
 MAX_WAIT_S = 30.0
 
 
-class LeaseIn(BaseModel):
+class LeaseIn(Body):
     agent_id: str = Field(min_length=1, max_length=200)
     lease_s: float = Field(30.0, ge=1, le=3600)
     wait_s: float = Field(0.0, ge=0, le=MAX_WAIT_S, description="long-poll up to this long")
 
 
-class HeartbeatIn(BaseModel):
+class HeartbeatIn(Body):
     lease_id: str
     lease_s: float = Field(30.0, ge=1, le=3600)
 
 
-class StatusIn(BaseModel):
+class StatusIn(Body):
     lease_id: str
     status: Literal["running"]
     detail: str = ""
 
 
-class UsageIn(BaseModel):
+class UsageIn(Body):
     lease_id: str
     seq: int = Field(ge=1, le=2**31 - 1)  # run_usage.seq is a 32-bit INTEGER
     accelerator_seconds: float = Field(ge=0)
@@ -50,14 +51,14 @@ class UsageIn(BaseModel):
     cpu_seconds: float = Field(0.0, ge=0)
 
 
-class CompleteIn(BaseModel):
+class CompleteIn(Body):
     lease_id: str
     exit_class: Literal["success", "user_error", "stack_error", "cancelled"]
     detail: str = ""
     checkpoint_uri: str = ""
 
 
-class SpecIn(BaseModel):
+class SpecIn(Body):
     command: list[str] = Field(min_length=1)
     env: dict[str, str] = {}
     accelerators: int = Field(1, ge=0, le=1024)
@@ -82,14 +83,14 @@ def _rate(value: str) -> str:
 Rate = Annotated[str, AfterValidator(_rate)]
 
 
-class VoucherIn(BaseModel):
+class VoucherIn(Body):
     account_id: str
     program_id: str = ""
     rate: Rate = "0"
     rates: dict[str, Rate] = {}
 
 
-class JobIn(BaseModel):
+class JobIn(Body):
     request_id: Id
     tenant_id: Id
     offer_id: Id
