@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.services import batch_placement, exchange
 
@@ -26,7 +27,7 @@ CapacityReader = Annotated[
 ]
 
 
-class SpecIn(BaseModel):
+class SpecIn(Body):
     command: list[str] = Field(min_length=1)
     env: dict[str, str] = {}
     cpus: int = Field(1, ge=1, le=1024)
@@ -34,11 +35,13 @@ class SpecIn(BaseModel):
     workdir: str = ""
 
 
-class RequestIn(BaseModel):
+class RequestIn(Body):
     id: str = Field(min_length=1, max_length=64, description="the client's id; retries reuse it")
     tenant_id: str = Field(min_length=1, max_length=64)
     workload: dict[str, Any] = Field(description="the estimator's workload: kind, params_b, ...")
-    accelerators: int | None = Field(None, ge=1, description="null: the fewest that fit")
+    accelerators: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="null: the fewest that fit"
+    )
     deadline: str | None = Field(None, description="ISO time with zone; finish by then")
     max_net_fen: int | None = Field(None, ge=0, description="ceiling on the net cost")
     allowed_origins: list[Literal["domestic", "foreign"]] = ["domestic", "foreign"]
@@ -50,7 +53,7 @@ class RequestIn(BaseModel):
     mode: Literal["online", "batch"] = "online"
 
 
-class BatchIn(BaseModel):
+class BatchIn(Body):
     time_limit_s: float | None = Field(None, gt=0, le=600)
 
 
