@@ -30,8 +30,7 @@ class Tally:
         self.dom_ah = np.zeros(n_prog)
         self.sub_ah = np.zeros(n_prog)
         self.tenant_scarce_ah = np.zeros(len(inst.tenants))
-        cap = inst.policy.fair_share_cap
-        self.scarce_limit = None if cap is None else float(cap) * inst.scarce_capacity_accel_hours()
+        self.scarce_limit = inst.fair_share_limits()  # per tenant; None: no cap
         self.tenant_of = inst.tenant_index
 
     def fits(self, c: int) -> bool:
@@ -51,7 +50,7 @@ class Tally:
                 return False
         if cs.scarce[c] and self.scarce_limit is not None:
             t = int(self.tenant_of[c])
-            if self.tenant_scarce_ah[t] + ah > self.scarce_limit + _EPS:
+            if self.tenant_scarce_ah[t] + ah > self.scarce_limit[t] + _EPS:
                 return False
         return True
 
@@ -109,12 +108,12 @@ def violations(inst: Instance, choice: IntArray) -> list[str]:
         surplus = _surplus(inst, prog)
         if dom + surplus + _EPS * max(1.0, total) < float(_floor(inst, prog)) * total:
             problems.append(f"program {prog} domestic share {dom / total:.4f} below its floor")
-    cap = inst.policy.fair_share_cap
-    if cap is not None:
-        limit = float(cap) * inst.scarce_capacity_accel_hours()
+    limits = inst.fair_share_limits()
+    if limits is not None:
         tenant = inst.tenant_index
         for t, name in enumerate(inst.tenants):
             mine = chosen[(tenant[chosen] == t) & cs.scarce[chosen]]
+            limit = float(limits[t])
             if float(ah[mine].sum()) > limit + _EPS * max(1.0, limit):
                 problems.append(f"tenant {name} above its fair share of scarce models")
     return problems

@@ -5,7 +5,7 @@ the value of each request left unplaced (written as ``term - value`` per candida
 constant). Rows: each request at most once; per pool and slot, accelerators in use at most the
 pool's count; per program, subsidy at most its budget and domestic accelerator-hours at least
 its floor times all its subsidised accelerator-hours; per tenant, accelerator-hours on scarce
-models at most its fair share of their capacity.
+models at most its fair share of their capacity less what it already holds there.
 """
 
 from __future__ import annotations
@@ -89,17 +89,19 @@ def constraint_rows(inst: Instance) -> _Rows:
                     np.array([np.inf]),
                 )
             )
-    if inst.policy.fair_share_cap is not None:
-        limit = float(inst.policy.fair_share_cap) * inst.scarce_capacity_accel_hours()
+    limits = inst.fair_share_limits()
+    if limits is not None:
         scarce = np.flatnonzero(cs.scarce)
         tenant = inst.tenant_index[scarce]
         nt = len(inst.tenants)
-        scale = max(limit, 1e-9)
+        cap = inst.policy.fair_share_cap
+        assert cap is not None
+        scale = max(float(cap) * inst.scarce_capacity_accel_hours(), 1e-9)  # the whole share
         blocks.append(
             (
                 _block(tenant, scarce, ah[scarce] / scale, nt, n),
                 np.full(nt, -np.inf),
-                np.full(nt, limit / scale),
+                limits / scale,
             )
         )
     return _stack(blocks)

@@ -6,6 +6,7 @@ tens of candidates each is built, checked and handed to the solver without a Pyt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,8 @@ class Instance:
     slot_hours: float
     programs: tuple[str, ...] = ()
     tenants: tuple[str, ...] = field(default=())
+    # Scarce accelerator-hours each tenant already holds in the horizon (earlier placements).
+    scarce_held_ah: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def tenant_index(self) -> IntArray:
@@ -116,6 +119,16 @@ class Instance:
 
     def scarce_capacity_accel_hours(self) -> float:
         return sum(p.count for p in self.pools if p.scarce) * self.n_slots * self.slot_hours
+
+    def fair_share_limits(self) -> FloatArray | None:
+        """Per tenant, the scarce accelerator-hours this batch may still give it: its share of
+        the scarce capacity less what it already holds there, never below zero."""
+        cap = self.policy.fair_share_cap
+        if cap is None:
+            return None
+        limit = float(cap) * self.scarce_capacity_accel_hours()
+        held = np.array([self.scarce_held_ah.get(t, 0.0) for t in self.tenants], dtype=np.float64)
+        return np.maximum(limit - held, 0.0)
 
     def objective_terms(self) -> FloatArray:
         """Per candidate, what choosing it adds to the objective (net cost + weighted wait)."""

@@ -5,8 +5,11 @@ capacity calendar); the feasible rows become the placer's candidates (``build_ca
 the p90 wall time as duration, so the objective is in the held (worst-case) cost. Each offer is a
 pool whose count is what the calendar leaves free over the whole horizon (a safe simplification:
 the placer's pools have one count for every slot). Subsidies are the rows' program rates, capped
-by each voucher's balance. ``solve_batch`` chooses; the independent checker verifies; the chosen
-rows are then reserved at their slot and queued like online placements, each in a savepoint.
+by each voucher's balance. A tenant's fair share of the scarce models is what remains of it after
+the scarce accelerator-hours its active reservations already hold in the horizon (its row locked,
+as online submissions lock it). ``solve_batch`` chooses; the independent checker verifies; the
+chosen rows are then reserved at their slot and queued like online placements, each in a
+savepoint.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from suanli.domain.exchange import JobRequest, peak_use
+from suanli.domain.jobs import FINAL_STATUS
 from suanli.domain.money import apply_rate
 from suanli.domain.roles import Principal, Role
 from suanli.errors import PermissionDenied, ValidationError
@@ -32,7 +36,10 @@ from suanli.services import exchange
 from suanli.services.applications import registered_tenant
 from suanli.services.catalog import load_catalog
 from suanli.services.quotes import QuoteRow, busy_by_offer, live_offers, quote, tenant_vouchers
-from suanli.store.tables.exchange import job_requests
+from suanli.store.repositories.vouchers import lock_tenant
+from suanli.store.tables.exchange import job_requests, reservations
+from suanli.store.tables.foundation import offers
+from suanli.store.tables.runs import runs
 from suanli.store.uow import UnitOfWork
 
 SLOT_HOURS = 1.0
@@ -111,6 +118,43 @@ def _pools(uow: UnitOfWork, offer_ids: set[str], policy: Policy, now: datetime) 
     return pools
 
 
+def _scarce_held_ah(
+    uow: UnitOfWork, tenants: tuple[str, ...], policy: Policy, now: datetime
+) -> dict[str, float]:
+    """Per tenant, the accelerator-hours its active reservations on scarce models take within
+    the batch's horizon: the fair share caps what it holds, not only what this batch gives it."""
+    if policy.fair_share_cap is None or not policy.scarce_models:
+        return {}
+    # Each tenant's row, in one order, so an online submission of theirs (which takes the same
+    # lock before its own fair-share check) cannot add scarce hours behind this read.
+    for tenant_id in sorted(tenants):
+        lock_tenant(uow.conn, tenant_id)
+    horizon = now + timedelta(hours=SLOT_HOURS * N_SLOTS)
+    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
+    r = reservations.c
+    rows = uow.conn.execute(
+        select(r.tenant_id, r.start_at, r.end_at, r.accelerators)
+        .join(offers, offers.c.id == r.offer_id)
+        .where(
+            r.tenant_id.in_(tenants),
+            r.status == "active",
+            r.end_at > now,
+            r.start_at < horizon,
+            r.id.not_in(finished),
+            offers.c.accelerator_id.in_(sorted(policy.scarce_models)),
+        )
+    ).all()
+    held: dict[str, float] = {}
+    for tenant_id, start, end, accelerators in rows:
+        inside = min(_utc(end), horizon) - max(_utc(start), now)
+        held[tenant_id] = held.get(tenant_id, 0.0) + accelerators * inside.total_seconds() / 3600
+    return held
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def place_batch(
     uow: UnitOfWork,
     who: Principal,
@@ -144,6 +188,7 @@ def place_batch(
         requests, pools, hours, policy, n_slots=N_SLOTS, slot_hours=SLOT_HOURS, max_starts=3
     )
     inst = _paying(inst, items)
+    inst = replace(inst, scarce_held_ah=_scarce_held_ah(uow, inst.tenants, policy, now))
     sol = solve_batch(inst, time_limit_s=time_limit_s)
     report = BatchReport(sol.status, sol.objective, sol.lp_bound, sol.gap, sol.seconds, len(items))
     report.violations = violations(inst, sol.choice)

@@ -47,6 +47,7 @@ from suanli.services.quotes import (
 )
 from suanli.services.settlement import cover_rate
 from suanli.store.repositories import registry as registry_repo
+from suanli.store.repositories.vouchers import lock_tenant
 from suanli.store.tables.exchange import job_requests, placements, reservations
 from suanli.store.tables.foundation import offers, sites
 from suanli.store.tables.vouchers import program_budgets
@@ -303,6 +304,13 @@ def _try_rows(
     refused: list[Refusal],
 ) -> tuple[dict[str, Any], dict[str, Any]] | str:
     reason = "no feasible offer"
+    if policy.fair_share_cap is not None and any(
+        r.accelerator_id in policy.scarce_models for r in rows
+    ):
+        # The tenant's row serialises its own submissions' fair-share checks: two concurrent
+        # ones would otherwise both read the same holdings and both pass. Taken before any
+        # program's budget rows, the order approvals take them in.
+        lock_tenant(uow.conn, request.tenant_id)
     for row in rows:
         blocked = _domestic_refusal(uow, row, policy) or _fair_share_refusal(
             uow, row, request.tenant_id, policy, now
