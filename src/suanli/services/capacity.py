@@ -18,14 +18,11 @@ from sqlalchemy import insert, select, update
 from suanli.domain.exchange import Busy, earliest_start, fits
 from suanli.domain.jobs import FINAL_STATUS
 from suanli.errors import NotFoundError
+from suanli.store.db import as_utc
 from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers
 from suanli.store.tables.runs import runs
 from suanli.store.uow import UnitOfWork
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def busy_by_offer(
@@ -42,7 +39,7 @@ def busy_by_offer(
         stmt = stmt.where(reservations.c.offer_id.in_(list(offer_ids)))
     out: dict[str, list[Busy]] = defaultdict(list)
     for r in uow.conn.execute(stmt):
-        out[r.offer_id].append(Busy(_aware(r.start_at), _aware(r.end_at), r.accelerators))
+        out[r.offer_id].append(Busy(as_utc(r.start_at), as_utc(r.end_at), r.accelerators))
     return dict(out)
 
 
@@ -73,8 +70,8 @@ def reserve(
     offer = _lock_offer(uow, offer_id)
     now = now or datetime.now(UTC)
     busy = busy_by_offer(uow, now, [offer_id]).get(offer_id, [])
-    until = min(_aware(offer.available_until), not_after or _aware(offer.available_until))
-    begin = max(start, _aware(offer.available_from))
+    until = min(as_utc(offer.available_until), not_after or as_utc(offer.available_until))
+    begin = max(start, as_utc(offer.available_from))
     if flexible:
         found = earliest_start(offer.count, busy, accelerators, duration, begin, until)
     else:

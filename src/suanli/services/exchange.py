@@ -46,6 +46,7 @@ from suanli.services.quotes import (
     tenant_vouchers,
 )
 from suanli.services.settlement import cover_rate
+from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories.vouchers import lock_tenant
 from suanli.store.tables.exchange import job_requests, placements, reservations
@@ -56,12 +57,6 @@ from suanli.store.uow import UnitOfWork
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -212,7 +207,7 @@ def _fair_share_refusal(
             reservations.c.end_at > now,
         )
     ).all()
-    busy = [Busy(_aware(s), _aware(e), a) for s, e, a in mine]
+    busy = [Busy(as_utc(s), as_utc(e), a) for s, e, a in mine]
     used = peak_use(busy, row.start, row.finish)
     if used + row.count <= cap * total:
         return ""
@@ -341,7 +336,7 @@ def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> Any:
 
 def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
     row = uow.conn.execute(select(placements).where(placements.c.request_id == request_id)).first()
-    return None if row is None else {k: _aware(v) for k, v in row._mapping.items()}
+    return None if row is None else {k: as_utc(v) for k, v in row._mapping.items()}
 
 
 def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
@@ -445,7 +440,7 @@ def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, A
     if stored is None:
         raise NotFoundError("request", request_id)
     _readable(who, stored.tenant_id)
-    data = {k: _aware(v) for k, v in stored._mapping.items()}
+    data = {k: as_utc(v) for k, v in stored._mapping.items()}
     data["placement"] = _placement(uow, request_id)
     data["reservations"] = list_reservations(uow, who, request_id=request_id)
     data["runs"] = runs.runs_of_request(uow, request_id)
@@ -464,7 +459,7 @@ def list_requests(
         stmt = stmt.where(job_requests.c.tenant_id == tenant_id)
     if status is not None:
         stmt = stmt.where(job_requests.c.status == status)
-    return [{k: _aware(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
 
 
 def list_reservations(
@@ -492,7 +487,7 @@ def list_reservations(
         stmt = stmt.where(reservations.c.request_id == request_id)
     if active_only:
         stmt = stmt.where(reservations.c.status == "active")
-    return [{k: _aware(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
 
 
 def quote_for(uow: UnitOfWork, who: Principal, raw: dict[str, Any]) -> Quote:
