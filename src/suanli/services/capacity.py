@@ -19,6 +19,7 @@ from suanli.domain.exchange import Busy, earliest_start, fits
 from suanli.domain.jobs import FINAL_STATUS
 from suanli.errors import NotFoundError
 from suanli.store.db import as_utc
+from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers
 from suanli.store.tables.runs import runs
@@ -44,7 +45,7 @@ def busy_by_offer(
 
 
 def _lock_offer(uow: UnitOfWork, offer_id: str) -> Any:
-    row = uow.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
+    row = row_by_id(uow.conn, offers, offer_id, lock=True)
     if row is None:
         raise NotFoundError("offer", offer_id)
     return row

@@ -48,6 +48,7 @@ from suanli.services.quotes import (
 from suanli.services.settlement import cover_rate
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
+from suanli.store.repositories.rows import row_by_id
 from suanli.store.repositories.vouchers import lock_tenant
 from suanli.store.tables.exchange import job_requests, placements, reservations
 from suanli.store.tables.foundation import offers, sites
@@ -328,10 +329,7 @@ def _try_rows(
 
 
 def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> Any:
-    stmt = select(job_requests).where(job_requests.c.id == request_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return uow.conn.execute(stmt).first()
+    return row_by_id(uow.conn, job_requests, request_id, lock=lock)
 
 
 def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:

@@ -46,6 +46,7 @@ from suanli.services.programs import load_programs
 from suanli.services.quotes import offer_decision, refused_by_program
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
+from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers, sites, tenants
 from suanli.store.tables.runs import run_usage, runs
@@ -67,10 +68,7 @@ class Enqueued:
 
 
 def _row(uow: UnitOfWork, run_id: str, *, lock: bool = False) -> Any:
-    stmt = select(runs).where(runs.c.id == run_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = uow.conn.execute(stmt).first()
+    row = row_by_id(uow.conn, runs, run_id, lock=lock)
     if row is None:
         raise NotFoundError("run", run_id)
     return row

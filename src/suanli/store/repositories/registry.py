@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.store.db import as_utc
+from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.foundation import offers, providers, sites, tenants
 
 Record = TypeVar("Record", Provider, Site, Offer, Tenant)
@@ -40,11 +41,7 @@ def to_row(record: Any) -> dict[str, Any]:
 def get(
     conn: Connection, kind: type[Record], record_id: str, *, lock: bool = False
 ) -> Record | None:
-    table = TABLES[kind]
-    stmt = select(table).where(table.c.id == record_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = row_by_id(conn, TABLES[kind], record_id, lock=lock)
     return None if row is None else to_record(kind, row)
 
 

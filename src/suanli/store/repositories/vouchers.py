@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.domain.vouchers import Application, Claim, Status, Voucher
 from suanli.store.db import as_utc
+from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.foundation import tenants
 from suanli.store.tables.vouchers import (
     program_budgets,
@@ -59,11 +60,7 @@ def _row(record: Any, **extra: Any) -> dict[str, Any]:
 def get(
     conn: Connection, kind: type[Record], record_id: str, *, lock: bool = False
 ) -> Record | None:
-    table = TABLES[kind]
-    stmt = select(table).where(table.c.id == record_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = row_by_id(conn, TABLES[kind], record_id, lock=lock)
     return None if row is None else _record(kind, row)
 
 
