@@ -21,6 +21,8 @@ from tests.agent_support import (
     make_agent,
     train_command,
 )
+from tests.integration.exchange_support import TENANT as HZ_TENANT
+from tests.integration.exchange_support import give_voucher
 
 
 def _enqueue(engine, request_id="req-1", offer_id="bj-zgc-1-910b", **kw):
@@ -92,10 +94,10 @@ def test_expired_lease_requeues_and_refuses_late_reports(world, engine):
 
 
 def test_local_agent_runs_a_training_job_over_http(world, api, tmp_path: Path):
-    voucher = fund(api.engine)
+    fund(api.engine)
     spec = {"command": train_command(30), "accelerators": 1, "time_limit_s": 120}
     body = {"request_id": "train-1", "tenant_id": TENANT, "offer_id": "bj-zgc-1-910b",
-            "spec": spec, "voucher": voucher}  # fmt: skip
+            "spec": spec}  # fmt: skip
     assert api.http.post("/api/v1/jobs", json=body, headers=api.token("tenant", "lingxi-robotics")
                          ).status_code == 403  # fmt: skip
     resp = api.http.post("/api/v1/jobs", json=body, headers=api.token("tenant", TENANT))
@@ -115,18 +117,24 @@ def test_local_agent_runs_a_training_job_over_http(world, api, tmp_path: Path):
 
 
 def test_stack_error_falls_back_to_a_foreign_offer_from_the_checkpoint(world, api, tmp_path):
-    voucher = fund(api.engine)
+    voucher_id = give_voucher(api.engine)  # Hangzhou: 30 % on domestic chips, 20 % otherwise
     cmd = train_command(40, fail_at_step=25, fail_on="huawei")
     spec = {"command": cmd, "accelerators": 1, "time_limit_s": 120}
-    body = {"request_id": "fb-1", "tenant_id": TENANT, "offer_id": "bj-zgc-1-910b",
-            "spec": spec, "fallback": ["foreign"], "voucher": voucher}  # fmt: skip
-    assert api.http.post("/api/v1/jobs", json=body, headers=api.token("officer")).status_code == 201
-    first = make_agent(api.http, api.engine, "bj-zgc-1", LocalBackend(), tmp_path).run_once(1)
+    body = {"request_id": "fb-1", "tenant_id": HZ_TENANT, "offer_id": "hz-xx-1-910b",
+            "spec": spec, "fallback": ["foreign"], "voucher_ids": [voucher_id]}  # fmt: skip
+    resp = api.http.post("/api/v1/jobs", json=body, headers=api.token("officer"))
+    assert resp.status_code == 201, resp.text
+    first_run = resp.json()["run"]
+    # The voucher's share is its program's rule for this offer, decided on the server.
+    assert first_run["voucher"]["rates"] == {"domestic": "3/10", "foreign": "1/5"}
+    first = make_agent(api.http, api.engine, "hz-xx-1", LocalBackend(), tmp_path).run_once(1)
     assert first["exit_class"] == "stack_error" and first["next_run_id"] == "fb-1-a2"
     with UnitOfWork(api.engine) as uow:
         second = runs.get_run(uow, "fb-1-a2")
     assert second["accelerator_id"] == "nvidia-l20-48gb"  # the cheapest foreign offer
-    assert second["voucher"]["rate"] == "1/5"  # re-priced for a foreign chip
+    # Re-priced for a foreign chip where Hangzhou accredits the provider, else nothing.
+    assert second["voucher"]["rate"] == ("1/5" if second["provider_id"] == "hz-xixi-compute"
+                                         else "0")  # fmt: skip
     done = make_agent(api.http, api.engine, second["site_id"], LocalBackend(), tmp_path).run_once(1)
     assert done["status"] == "succeeded"
     assert "resumed from step-00000020.npz" in (tmp_path / "fb-1-a2.out").read_text()
@@ -221,8 +229,8 @@ def test_a_usage_seq_past_32_bits_is_a_422_and_stores_nothing(world, api):
         assert [u["seq"] for u in runs.usage_of(uow, run["id"])] == [1]
 
 
-def test_a_voucher_rate_that_is_not_a_rate_is_a_422(world, api):
-    """rate "abc" or "1/0" raised inside run pricing and answered 500."""
+def test_a_job_body_naming_an_account_or_a_rate_is_a_422(world, api):
+    """A job names the tenant's vouchers by id; an account or a rate is not the caller's to say."""
     job = {
         "request_id": "r-rate",
         "tenant_id": TENANT,
@@ -230,13 +238,13 @@ def test_a_voucher_rate_that_is_not_a_rate_is_a_422(world, api):
         "spec": {"command": ["true"]},
     }
     auth = api.token("officer")
-    for voucher, loc in (
-        ({"account_id": "v", "rate": "abc"}, ["body", "voucher", "rate"]),
-        ({"account_id": "v", "rate": "1/0"}, ["body", "voucher", "rate"]),
-        ({"account_id": "v", "rate": "3/2"}, ["body", "voucher", "rate"]),
-        ({"account_id": "v", "rates": {"domestic": "x"}}, ["body", "voucher", "rates", "domestic"]),
+    for field, value in (
+        ("voucher", {"account_id": "issuer:shenzhen-2024", "rate": "1"}),
+        ("account_id", "wallet:qiantang-llm"),
+        ("rate", "1"),
+        ("rates", {"domestic": "1"}),
     ):
-        r = api.http.post("/api/v1/jobs", json={**job, "voucher": voucher}, headers=auth)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+        r = api.http.post("/api/v1/jobs", json={**job, field: value}, headers=auth)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], r.text
     with UnitOfWork(api.engine) as uow:
         assert runs.lease_next(uow, "bj-zgc-1", "a", 30) is None  # nothing was queued

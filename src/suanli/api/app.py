@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import anyio.to_thread
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, QueuePool, text
 
 from suanli import __version__
 from suanli.api import errors, guard
+from suanli.api.limits import BodyLimit, InFlightLimit
 from suanli.api.routers import (
     agents,
     applications,
@@ -20,20 +26,71 @@ from suanli.api.routers import (
     programs,
     registry,
     statements,
+    tokens,
 )
+from suanli.api.throttle import AuthThrottle
 from suanli.store.db import make_engine
 
 API_PREFIX = "/api/v1"
+DEFAULT_THREADS, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_TIMEOUT_S = 40, 1 << 20, 10.0
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """How much one server process takes on. From the environment by default:
+
+    SUANLI_API_THREADS      requests served at once, each with one database connection (40)
+    SUANLI_MAX_BODY_BYTES   largest request body accepted; 413 beyond it (1 MiB)
+    SUANLI_QUEUE_TIMEOUT_S  how long a request waits for its turn before a 503 (10)
+    """
+
+    threads: int = DEFAULT_THREADS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    queue_timeout_s: float = DEFAULT_QUEUE_TIMEOUT_S
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        env = os.environ
+        return cls(
+            threads=max(1, int(env.get("SUANLI_API_THREADS", DEFAULT_THREADS))),
+            max_body_bytes=max(1024, int(env.get("SUANLI_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))),
+            queue_timeout_s=float(env.get("SUANLI_QUEUE_TIMEOUT_S", DEFAULT_QUEUE_TIMEOUT_S)),
+        )
+
+    def engine(self) -> Engine:
+        """The default database with a pool of one connection per thread (and two spare)."""
+        return make_engine(pool_size=self.threads, max_overflow=2, pool_timeout=5)
+
+
+def _in_flight_limit(engine: Engine, threads: int) -> int:
+    # Never more requests at once than the pool has connections: a request holds one.
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        return max(1, min(threads, pool.size() + pool._max_overflow))
+    return threads
+
+
+def create_app(engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings.from_env()
+    engine = engine or settings.engine()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
     app = FastAPI(
         title="Suanli",
         version=__version__,
         description="Compute-voucher programs and a heterogeneous AI-compute exchange.",
+        lifespan=lifespan,
     )
-    app.state.engine = engine or make_engine()
+    app.state.engine = engine
+    app.state.auth_throttle = AuthThrottle()
     errors.install(app)
+    limit = _in_flight_limit(engine, settings.threads)
+    app.add_middleware(InFlightLimit, max_in_flight=limit, queue_timeout_s=settings.queue_timeout_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     api = APIRouter(
         prefix=API_PREFIX,
@@ -50,6 +107,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         ledger,
         statements,
         exchange,
+        tokens,
     ):
         api.include_router(module.router)
     app.include_router(api)

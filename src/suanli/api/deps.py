@@ -1,4 +1,10 @@
-"""Request-scoped dependencies: the unit of work and the authenticated principal."""
+"""Request-scoped dependencies: the unit of work and the authenticated principal.
+
+A request uses one database connection: the token is looked up inside the request's own unit of
+work (FastAPI hands every dependency of a request the same ``get_uow`` instance), so no request
+ever waits on the pool for a second connection while holding a first. Reads (GET, HEAD) run in a
+read-only unit of work, which on SQLite does not take the write lock.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from suanli.api.throttle import Throttled
 from suanli.domain.roles import Principal, Role
 from suanli.errors import PermissionDenied
 from suanli.services import tokens
 from suanli.store.uow import UnitOfWork
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Unauthenticated(PermissionDenied):
@@ -18,11 +27,16 @@ class Unauthenticated(PermissionDenied):
 
 
 def get_uow(request: Request) -> Iterator[UnitOfWork]:
-    with UnitOfWork(request.app.state.engine) as uow:
+    read_only = request.method in READ_METHODS
+    with UnitOfWork(request.app.state.engine, read_only=read_only) as uow:
         yield uow
 
 
 UoW = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def authorize(*roles: Role) -> Callable[..., Principal]:
@@ -30,15 +44,19 @@ def authorize(*roles: Role) -> Callable[..., Principal]:
     allowed = frozenset(roles)
 
     def dependency(
-        request: Request, authorization: Annotated[str | None, Header()] = None
+        request: Request, uow: UoW, authorization: Annotated[str | None, Header()] = None
     ) -> Principal:
+        throttle = request.app.state.auth_throttle
+        address = _client_address(request)
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        with UnitOfWork(request.app.state.engine, read_only=True) as uow:
-            try:
-                principal = tokens.authenticate(uow, authorization.removeprefix("Bearer ").strip())
-            except PermissionDenied as exc:
-                raise Unauthenticated(str(exc)) from exc
+        try:
+            principal = tokens.authenticate(uow, authorization.removeprefix("Bearer ").strip())
+        except PermissionDenied as exc:
+            wait_s = throttle.failed(address)
+            if wait_s > 0:
+                raise Throttled(wait_s) from exc
+            raise Unauthenticated(str(exc)) from exc
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise PermissionDenied(f"role {principal.role} may not do this (allowed: {names})")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from suanli.api.deps import Unauthenticated
+from suanli.api.throttle import Throttled
 from suanli.errors import (
     BackendError,
     ConflictError,
@@ -31,14 +38,28 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "the caller's role or organisation may not do this"},
     404: {"model": ErrorOut, "description": "a referenced record does not exist"},
     409: {"model": ErrorOut, "description": "an id reused with other content, or a stale lease"},
-    503: {"model": ErrorOut, "description": "a database or site backend failed"},
+    413: {"model": ErrorOut, "description": "the request body is over the size limit"},
+    429: {"model": ErrorOut, "description": "too many failed authentications from this address"},
+    503: {"model": ErrorOut, "description": "busy or a backend failed; see Retry-After"},
 }
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: a reply that echoes input holding a lone
+    surrogate (valid JSON text, not valid UTF-8) still encodes."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def _field_error(exc: ValidationError) -> JSONResponse:
     loc = ["body", *exc.field.split(".")]
     detail = [{"type": "value_error", "loc": loc, "msg": exc.message, "field": exc.field}]
-    return JSONResponse(status_code=422, content={"detail": detail})
+    return AsciiJSONResponse(status_code=422, content={"detail": detail})
+
+
+def _busy(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 def install(app: FastAPI) -> None:
@@ -53,6 +74,11 @@ def install(app: FastAPI) -> None:
     async def handle(_request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, ValidationError):
             return _field_error(exc)
+        if isinstance(exc, Throttled):
+            retry = str(max(1, math.ceil(exc.retry_after_s)))
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=429, headers={"Retry-After": retry}
+            )
         for kind, status in statuses:
             if isinstance(exc, kind):
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -67,5 +93,23 @@ def install(app: FastAPI) -> None:
             return JSONResponse(status_code=422, content={"detail": detail})
         return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
+    async def handle_request_validation(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return AsciiJSONResponse(
+            status_code=422, content={"detail": jsonable_encoder(exc.errors())}
+        )
+
+    async def handle_database(_request: Request, exc: Exception) -> Response:
+        # The pool had no connection in time, SQLite stayed locked past its busy timeout, or
+        # the server went away: the request changed nothing and may be sent again.
+        if isinstance(exc, PoolTimeout):
+            return _busy("no database connection free; retry shortly")
+        if isinstance(exc, OperationalError):
+            return _busy("the database is busy or unreachable; retry shortly")
+        raise exc
+
     app.add_exception_handler(SuanliError, handle)
     app.add_exception_handler(HTTPException, handle_http)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(PoolTimeout, handle_database)
+    app.add_exception_handler(OperationalError, handle_database)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from suanli.cli.common import console, handle_errors, unit_of_work
+from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.services import tokens
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
@@ -30,13 +33,48 @@ def db_upgrade(url: Annotated[str | None, typer.Option(help="database URL")] = N
 def token_create(
     role: Annotated[str, typer.Option(help="officer|reviewer|tenant|provider|agent|auditor")],
     org: Annotated[str | None, typer.Option(help="tenant, provider or site id")] = None,
+    name: Annotated[str, typer.Option(help="the person or service it is for")] = "",
     label: Annotated[str, typer.Option(help="a note to recognise the token by")] = "",
+    expires_days: Annotated[
+        int, typer.Option(help="days until it stops working")
+    ] = tokens.DEFAULT_TTL_DAYS,
 ) -> None:
-    """Create an API token and print it once; only its hash is kept."""
+    """Create an API token and print it once; only its digest is kept."""
     with unit_of_work() as uow:
-        token = tokens.create_token(uow, role, org, label)
+        token = tokens.create_token(uow, role, org, label, name=name, expires_days=expires_days)
         uow.commit()
     typer.echo(token)
+
+
+@token_app.command("list")
+@handle_errors
+def token_list(
+    all_: Annotated[bool, typer.Option("--all", help="also expired and revoked ones")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """Tokens with their role, organisation, holder and state; never their secrets."""
+    with unit_of_work() as uow:
+        found = tokens.list_tokens(uow, include_ended=all_)
+    now = datetime.now(UTC)
+    if as_json:
+        print_json([{**dataclasses.asdict(t), "state": t.state(now)} for t in found])
+        return
+    table = Table("id", "role", "org", "name", "created", "expires", "state")
+    for t in found:
+        expires = f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never"
+        table.add_row(t.id, t.role, t.org_id or "", t.name, f"{t.created_at:%Y-%m-%d}", expires,
+                      t.state(now))  # fmt: skip
+    console.print(table)
+
+
+@token_app.command("revoke")
+@handle_errors
+def token_revoke(token_id: Annotated[str, typer.Argument(help="the token's id")]) -> None:
+    """Revoke a token at once; the next request that presents it is refused."""
+    with unit_of_work() as uow:
+        info = tokens.revoke_token(uow, token_id)
+        uow.commit()
+    console.print(f"token {info.id} revoked at {info.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 def serve(

@@ -22,6 +22,8 @@ OBJECTIVES: tuple[Objective, ...] = ("net_cost", "finish_time", "energy")
 Mode = Literal["online", "batch"]
 ORIGINS = frozenset({"domestic", "foreign"})
 MIN_DURATION_S = 60  # a reservation is never shorter than a minute
+MAX_DURATION_S = 30 * 86400  # a job of stated size runs at most 30 days
+MAX_OFFER_IDS = 100
 
 # Why an offer cannot take a request: one code per class, with a sentence saying why.
 REFUSAL_CODES = (
@@ -76,10 +78,15 @@ class JobRequest:
     )
     fallback: tuple[str, ...] = ()
     mode: Mode = "online"
+    offer_ids: tuple[str, ...] = ()  # only these offers (empty: every live offer)
+    # A job of stated size: ``accelerators`` for at most this long, not estimated from a
+    # workload (which may then be None). It is the reservation and the run's time limit.
+    duration_s: int | None = None
 
     def validate(self) -> JobRequest:
         check_id(self.id, "id")
         check_id(self.tenant_id, "tenant_id")
+        self._validate_size()
         if self.accelerators is not None and (
             isinstance(self.accelerators, bool)
             or not isinstance(self.accelerators, int)
@@ -111,6 +118,29 @@ class JobRequest:
         if self.spec is not None:
             self.spec.validate()
         return self
+
+    def _validate_size(self) -> None:
+        if len(self.offer_ids) > MAX_OFFER_IDS:
+            raise ValidationError("offer_ids", f"at most {MAX_OFFER_IDS} offers")
+        if len(set(self.offer_ids)) != len(self.offer_ids):
+            raise ValidationError("offer_ids", "names an offer twice")
+        for i, oid in enumerate(self.offer_ids):
+            check_id(oid, f"offer_ids[{i}]")
+        if self.duration_s is None:
+            return
+        if (
+            isinstance(self.duration_s, bool)
+            or not isinstance(self.duration_s, int)
+            or not 1 <= self.duration_s <= MAX_DURATION_S
+        ):
+            raise ValidationError("duration_s", f"must be whole seconds, 1 to {MAX_DURATION_S}")
+        if self.accelerators is None:
+            raise ValidationError("accelerators", "a job of stated size says how many")
+
+    def check_sized(self) -> None:
+        """A quote needs a workload to estimate, or a stated size."""
+        if self.workload is None and self.duration_s is None:
+            raise ValidationError("workload", "is required (or a stated size: duration_s)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError as InvalidField
@@ -130,3 +132,28 @@ class Tenant:
 
     def age_years(self, on: date) -> float:
         return (on - self.founded_on).days / 365.25
+
+
+# The facts eligibility rules read: a tenant proposes changes to them, a reviewer confirms.
+REVIEWED_TENANT_FACTS = frozenset(
+    {"registered_city", "founded_on", "headcount", "annual_revenue_fen", "currency", "sector",
+     "is_startup", "related_parties"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TenantProposal:
+    """Changes a tenant asked for to its reviewed facts, not yet in force."""
+
+    tenant_id: str
+    facts: Mapping[str, Any]  # field -> proposed value, as JSON (dates as ISO text)
+    proposed_by: str
+    proposed_at: datetime
+
+    def applied_to(self, tenant: Tenant) -> Tenant:
+        values = dict(self.facts)
+        if "founded_on" in values:
+            values["founded_on"] = date.fromisoformat(values["founded_on"])
+        if "related_parties" in values:
+            values["related_parties"] = tuple(values["related_parties"])
+        return replace(tenant, **values)

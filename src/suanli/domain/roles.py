@@ -26,6 +26,11 @@ class Principal:
     role: Role
     org_id: str | None
     token_id: str = ""
+    name: str = ""  # the person or service the token was made for
+
+    def describe(self) -> str:
+        """Who acted, as a record shows it: the role and the person's name, never a token id."""
+        return f"{self.role.value} {self.name}".strip() if self.name else self.role.value
 
     def can_read_org(self, org_id: str) -> bool:
         """Whether this caller may read an organisation's (tenant's or provider's) records.

@@ -463,6 +463,18 @@ def _provider_checks(program: Program, checks: _Checks, tenant: Tenant, contract
         )
 
 
+def provider_refusals(
+    program: Program, tenant: Tenant, provider_id: str, provider_related_parties: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Why the program's money may not go to this provider (accreditation, related parties);
+    empty when it may. The same checks a contract there is decided by."""
+    checks = _Checks([])
+    contract = Contract(provider_id, "", Fraction(0), 0, program.currency, date.min,
+                        provider_related_parties=provider_related_parties)  # fmt: skip
+    _provider_checks(program, checks, tenant, contract)
+    return tuple(f"{v.check}: {v.reason}" for v in checks.verdicts if not v.passed)
+
+
 def _credit_limit(
     program: Program,
     limits: _Limits,

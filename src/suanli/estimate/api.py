@@ -363,3 +363,28 @@ def relative_speed(
 def hours_for(flops_total: float, peak_tflops: float, util: float) -> float:
     """Accelerator-hours to execute ``flops_total`` at ``util`` of ``peak_tflops``."""
     return flops_total / (peak_tflops * 1e12 * util) / 3600
+
+
+def fixed_size(
+    accelerator: Accelerator,
+    *,
+    count: int,
+    duration_s: int,
+    pue: float,
+    price_fen_per_accel_hour: int,
+    currency: str,
+) -> Estimate:
+    """A job whose size the tenant states (``count`` chips for at most ``duration_s``), not
+    estimated from a workload: every figure is the stated size, the cost the most it can bill.
+    Energy assumes the training load factor, as a job of unknown kind is priced at its limit."""
+    hours = count * duration_s / 3600
+    wall_hours = duration_s / 3600
+    kwh = None
+    if accelerator.tdp_w is not None:
+        kwh = energy.energy_kwh(count, accelerator.tdp_w, wall_hours, pue, training=True)
+    cost = -(-count * duration_s * price_fen_per_accel_hour // 3600)  # rounded up, like a hold
+    note = f"fixed size as asked: {count} × {accelerator.model} for {duration_s} s; not estimated"
+    return Estimate(
+        accelerator.id, "fixed", 0.0, 0.0, hours, hours, hours, wall_hours, count, count, kwh,
+        "bf16", 0.0, 0.0, (note,), cost, cost, cost, currency,
+    )  # fmt: skip

@@ -28,6 +28,7 @@ from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.subsidy import (
     Contract,
     SubsidyDecision,
+    provider_refusals,
     stacking_conflicts,
     total_rate_limit,
 )
@@ -44,7 +45,7 @@ from suanli.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from suanli.ledger.model import Balance, TransferOutcome
 from suanli.services import awards, ledger
 from suanli.services.catalog import load_catalog
-from suanli.services.programs import rate_for_contract, subsidy_for_contract
+from suanli.services.programs import get_program, rate_for_contract, subsidy_for_contract
 from suanli.services.settlement import receivable_account
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories import vouchers as repo
@@ -313,7 +314,7 @@ def review(
         failed = "; ".join(r["reason"] for r in app.reasons if not r["passed"])
         return ReviewOutcome(ReviewResult.NOT_PENDING, f"not eligible: {failed}", app)
     at = aware_now(now)
-    decided = replace(app, decided_by=who.token_id or who.role.value, decided_at=at)
+    decided = replace(app, decided_by=who.describe(), decided_at=at)
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)
@@ -532,6 +533,13 @@ def spend_voucher(
     provider = registry_repo.get(uow.conn, Provider, provider_id)
     if provider is None or provider.retired_at is not None:
         raise ValidationError("provider_id", f"unknown provider {provider_id!r}")
+    # The program's money goes only where its rules let it: an accredited provider, not the
+    # tenant's own affiliate (else a voucher would be cash to pay oneself).
+    tenant = registered_tenant(uow, voucher.tenant_id, "voucher_id")
+    program = get_program(voucher.program_id)
+    refused = provider_refusals(program, tenant, provider.id, provider.related_parties)
+    if refused:
+        raise ValidationError("provider_id", "the voucher cannot pay here: " + "; ".join(refused))
     receivable = receivable_account(provider_id)
     ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
     outcome = ledger.transfer(

@@ -165,7 +165,7 @@ def review_claim(
         failed = "; ".join(r["reason"] for r in found.reasons if not r["passed"])
         return ClaimOutcome(ReviewResult.NOT_PENDING, f"not eligible: {failed}", found)
     at = aware_now(now)
-    decided = replace(found, decided_by=who.token_id or who.role.value, decided_at=at)
+    decided = replace(found, decided_by=who.describe(), decided_at=at)
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)

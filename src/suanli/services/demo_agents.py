@@ -6,41 +6,48 @@ import shutil
 import sys
 from typing import Any
 
+from suanli.domain.exchange import JobRequest
 from suanli.domain.jobs import JobSpec
 from suanli.domain.roles import SYSTEM
 from suanli.paths import var_dir
-from suanli.services import ledger, runs, settlement
+from suanli.services import exchange, settlement
 from suanli.services.statements import statement
 from suanli.store.uow import UnitOfWork
 
 TENANT = "deepharbor-ai"
-VOUCHER = {
-    "account_id": f"voucher:runs-demo:{TENANT}",
-    "program_id": "hangzhou-2025",
-    "rates": {"domestic": "3/10", "foreign": "1/5"},  # Hangzhou: 30 % domestic, 20 % otherwise
-}
-JOBS = (  # request, offer, extra flags, fallback
-    ("demo-train-910b", "bj-zgc-1-910b", [], []),
-    ("demo-train-h20", "sz-qh-1-h20", [], []),
-    ("demo-train-fallback", "hz-xx-1-910b", ["--fail-at-step", "60", "--fail-on", "huawei"],
-     ["foreign"]),
+HANGZHOU_TENANT, HANGZHOU_VOUCHER = "qiantang-llm", "v-hz-qt-1"  # from the vouchers step
+# request, tenant, offer, extra flags, fallback, vouchers. Hangzhou's voucher pays its share at
+# the Xixi site its program accredits (and nothing where the fallback lands outside Hangzhou);
+# deepharbor-ai's runs are paid from its wallet.
+JOBS = (
+    ("demo-train-910b", TENANT, "bj-zgc-1-910b", [], [], []),
+    ("demo-train-h20", TENANT, "sz-qh-1-h20", [], [], []),
+    ("demo-train-fallback", HANGZHOU_TENANT, "hz-xx-1-910b",
+     ["--fail-at-step", "60", "--fail-on", "huawei"], ["foreign"], [HANGZHOU_VOUCHER]),
 )  # fmt: skip
 
 
 def _fund(engine: Any) -> None:
     with UnitOfWork(engine) as uow:
-        settlement.fund_wallet(uow, TENANT, 1_000_000, "CNY", f"topup:runs-demo:{TENANT}")
-        ledger.open_account(uow, "issuer:runs-demo", "issuer", "CNY")
-        ledger.open_account(uow, VOUCHER["account_id"], "voucher", "CNY", TENANT)
-        ledger.transfer(
-            uow,
-            f"issue:runs-demo:{TENANT}",
-            "issuer:runs-demo",
-            VOUCHER["account_id"],
-            200_000,
-            "CNY",
-        )
+        for tenant in (TENANT, HANGZHOU_TENANT):
+            settlement.fund_wallet(uow, tenant, 1_000_000, "CNY", f"topup:runs-demo:{tenant}")
         uow.commit()
+
+
+def _submit(ctx: Any, workdir: Any) -> None:
+    for request_id, tenant, offer_id, flags, fallback, vouchers in JOBS:
+        command = [sys.executable, "-m", "suanli.agent.jobs.train", "--steps", "100"]
+        command += ["--checkpoint-every", "20", "--step-s", "0.01", *flags]
+        spec = JobSpec(command=tuple(command), accelerators=16, time_limit_s=600,
+                       checkpoint_dir=str(workdir / request_id / "ckpt"))  # fmt: skip
+        request = JobRequest(
+            request_id, tenant, None, accelerators=16, duration_s=600, offer_ids=(offer_id,),
+            voucher_ids=tuple(vouchers), spec=spec, fallback=tuple(fallback),
+        )  # fmt: skip
+        with UnitOfWork(ctx.engine) as uow:
+            done = exchange.submit(uow, SYSTEM, request)
+        if not done.ok:
+            ctx.console.print(f"  {request_id}: refused: {done.reason}", highlight=False)
 
 
 def step_agents(ctx: Any) -> None:
@@ -54,14 +61,7 @@ def step_agents(ctx: Any) -> None:
     _fund(ctx.engine)
     workdir = var_dir() / "agent-demo"
     shutil.rmtree(workdir, ignore_errors=True)
-    for request_id, offer_id, flags, fallback in JOBS:
-        command = [sys.executable, "-m", "suanli.agent.jobs.train", "--steps", "100"]
-        command += ["--checkpoint-every", "20", "--step-s", "0.01", *flags]
-        spec = JobSpec(command=tuple(command), accelerators=16, time_limit_s=600,
-                       checkpoint_dir=str(workdir / request_id / "ckpt"))  # fmt: skip
-        with UnitOfWork(ctx.engine) as uow:
-            runs.submit(uow, SYSTEM, request_id=request_id, tenant_id=TENANT, offer_id=offer_id,
-                        spec=spec, fallback=fallback, voucher=VOUCHER)  # fmt: skip
+    _submit(ctx, workdir)
     http = in_process_client(ctx.engine)
     agents: dict[str, Agent] = {}
     while queued := _queued_sites(ctx.engine):

@@ -86,7 +86,7 @@ def request_to_dict(request: JobRequest) -> dict[str, Any]:
     return {
         "id": request.id,
         "tenant_id": request.tenant_id,
-        "workload": dataclasses.asdict(request.workload),
+        "workload": None if request.workload is None else dataclasses.asdict(request.workload),
         "accelerators": request.accelerators,
         "deadline": None if request.deadline is None else request.deadline.isoformat(),
         "max_net_fen": request.max_net_fen,
@@ -97,17 +97,19 @@ def request_to_dict(request: JobRequest) -> dict[str, Any]:
         "spec": spec,
         "fallback": list(request.fallback),
         "mode": request.mode,
+        **({"offer_ids": list(request.offer_ids)} if request.offer_ids else {}),
+        **({"duration_s": request.duration_s} if request.duration_s is not None else {}),
     }
 
 
 def request_from_dict(raw: dict[str, Any]) -> JobRequest:
     """Build and validate a request; malformed parts raise ValidationError naming the field."""
-    try:
-        workload = Workload(**dict(raw["workload"]))
-    except KeyError:
-        raise ValidationError("workload", "is required") from None
-    except TypeError as exc:
-        raise ValidationError("workload", str(exc)) from None
+    workload = None
+    if raw.get("workload") is not None:
+        try:
+            workload = Workload(**dict(raw["workload"]))
+        except TypeError as exc:
+            raise ValidationError("workload", str(exc)) from None
     deadline = raw.get("deadline")
     if isinstance(deadline, str):
         try:
@@ -132,9 +134,13 @@ def request_from_dict(raw: dict[str, Any]) -> JobRequest:
         spec=spec,
         fallback=tuple(raw.get("fallback") or ()),
         mode=raw.get("mode", "online"),
+        offer_ids=tuple(raw.get("offer_ids") or ()),
+        duration_s=raw.get("duration_s"),
     )
     request.validate()
-    workload.validate()
+    request.check_sized()
+    if workload is not None:
+        workload.validate()
     return request
 
 
@@ -371,7 +377,9 @@ def submit(
     """Place ``request`` now (mode online) or keep it for the batch (mode batch). Idempotent by
     request id: the same request again returns the first result; other content conflicts."""
     request.validate()
-    request.workload.validate()
+    request.check_sized()
+    if request.workload is not None:
+        request.workload.validate()
     if request.spec is None:
         raise ValidationError("spec", "a submission needs the command to run")
     acting_for(who, request.tenant_id, "submit jobs")

@@ -46,7 +46,7 @@ from suanli.domain.subsidy import (
     contract_facts,
 )
 from suanli.errors import ValidationError
-from suanli.estimate.api import Estimate, Infeasible, estimate_checked
+from suanli.estimate.api import Estimate, Infeasible, estimate_checked, fixed_size
 from suanli.estimate.mfu import MfuModel
 from suanli.services import ledger
 from suanli.services.applications import acting_for, registered_tenant, usable_voucher
@@ -534,11 +534,18 @@ def _price(
 ) -> QuoteRow | Refusal:
     """One offer that passed the gate: estimated, subsidised, scheduled, or refused why."""
     offer = view.offer
-    est = estimate_checked(
-        request.workload, acc, count=request.accelerators, pue=view.site.pue,
-        price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
-        max_count=offer.count, model=model,
-    )  # fmt: skip
+    if request.duration_s is not None:
+        assert request.accelerators is not None  # JobRequest.validate
+        est: Estimate | Infeasible = fixed_size(
+            acc, count=request.accelerators, duration_s=request.duration_s, pue=view.site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+        )  # fmt: skip
+    else:
+        est = estimate_checked(
+            request.workload, acc, count=request.accelerators, pue=view.site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+            max_count=offer.count, model=model,
+        )  # fmt: skip
     if isinstance(est, Infeasible):
         return Refusal(offer.id, acc.id, _ESTIMATE_CODES.get(est.code, est.code), est.reason)
     cost = est.cost_fen or 0
@@ -627,10 +634,25 @@ def quote(
 ) -> Quote:
     """Every live offer for ``request``: feasible rows sorted by its objective, and refusals."""
     request.validate()
-    request.workload.validate()
+    request.check_sized()
+    if request.workload is not None:
+        request.workload.validate()
     acting_for(who, request.tenant_id, "ask for quotes")
     now = now or datetime.now(UTC)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
     vouchers = tenant_vouchers(uow, who, request, tenant, now)
-    return quote_offers(request, live_offers(uow, now), tenant, vouchers, busy_by_offer(uow, now),
+    offers = live_offers(uow, now)
+    if request.offer_ids:
+        offers = chosen_offers(offers, request.offer_ids)
+    return quote_offers(request, offers, tenant, vouchers, busy_by_offer(uow, now),
                         now)  # fmt: skip
+
+
+def chosen_offers(offers: list[OfferView], offer_ids: Sequence[str]) -> list[OfferView]:
+    """The live offers a request names, in its order; one it names that is not live is bad
+    input, not a refusal (the caller chose it)."""
+    by_id = {v.offer.id: v for v in offers if v.offer.retired_at is None}
+    for i, oid in enumerate(offer_ids):
+        if oid not in by_id:
+            raise ValidationError(f"offer_ids[{i}]", f"unknown, retired or ended offer {oid!r}")
+    return [by_id[oid] for oid in offer_ids]

@@ -10,7 +10,14 @@ import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.registry import (
+    REVIEWED_TENANT_FACTS,
+    Offer,
+    Provider,
+    Site,
+    Tenant,
+    TenantProposal,
+)
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services.catalog import load_catalog
@@ -113,6 +120,9 @@ def list_records(
 def update(
     uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str, changes: dict[str, Any]
 ) -> Record:
+    """Change a record. A tenant's changes to the facts programs judge it by (its city, age,
+    size, revenue, sector, start-up status, related parties) are kept as a proposal for a
+    reviewer to confirm; the rest apply at once."""
     current = repo.get(uow.conn, kind, record_id, lock=True)
     if current is None:
         raise NotFoundError(KIND_NAMES[kind], record_id)
@@ -125,10 +135,16 @@ def update(
     unknown = set(changes) - {f.name for f in dataclasses.fields(kind)}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "unknown field")
+    proposed = None
+    if isinstance(current, Tenant) and who.role is Role.TENANT:
+        proposed, changes = _proposal(uow, who, current, changes)
     updated = _validate(uow, dataclasses.replace(current, **changes))
     _check_write(uow, who, updated)
+    if proposed is not None:
+        repo.put_proposal(uow.conn, proposed)
     if updated != current:
         repo.replace(uow.conn, updated)
+    if proposed is not None or updated != current:
         uow.commit()
     return updated
 
@@ -145,3 +161,51 @@ def retire(uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str) 
     repo.replace(uow.conn, retired)
     uow.commit()
     return retired
+
+
+# A tenant's proposed facts: kept aside until an officer or reviewer confirms or rejects them.
+
+FACT_REVIEWERS = frozenset({Role.OFFICER, Role.REVIEWER})
+
+
+def _proposal(
+    uow: UnitOfWork, who: Principal, current: Tenant, changes: dict[str, Any]
+) -> tuple[TenantProposal | None, dict[str, Any]]:
+    """The reviewed facts that would change, as a proposal (None if none would), and the
+    other changes, which apply at once."""
+    others = {k: v for k, v in changes.items() if k not in REVIEWED_TENANT_FACTS}
+    facts = {k: v for k, v in changes.items() if k in REVIEWED_TENANT_FACTS}
+    proposed = {k: v for k, v in facts.items() if getattr(current, k) != v}
+    if not proposed:
+        return None, others
+    # Validated now, as the record it would become, so a reviewer never confirms bad data.
+    _validate(uow, dataclasses.replace(current, **proposed))
+    as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in proposed.items()}
+    if isinstance(as_json.get("founded_on"), date):
+        as_json["founded_on"] = as_json["founded_on"].isoformat()
+    return TenantProposal(current.id, as_json, who.describe(), datetime.now(UTC)), others
+
+
+def proposal(uow: UnitOfWork, who: Principal, tenant_id: str) -> TenantProposal | None:
+    """The tenant's open proposal, if any (the tenant itself and read-all roles)."""
+    get(uow, who, Tenant, tenant_id)  # exists, and the caller may read it
+    return repo.get_proposal(uow.conn, tenant_id)
+
+
+def decide_proposal(uow: UnitOfWork, who: Principal, tenant_id: str, *, confirm: bool) -> Tenant:
+    """Confirm (apply) or reject the tenant's proposal; returns the tenant as it now stands."""
+    if who.role not in FACT_REVIEWERS:
+        raise PermissionDenied(f"{who.role} may not decide on a tenant's facts")
+    current = repo.get(uow.conn, Tenant, tenant_id, lock=True)
+    if current is None:
+        raise NotFoundError("tenant", tenant_id)
+    found = repo.get_proposal(uow.conn, tenant_id, lock=True)
+    if found is None:
+        raise NotFoundError("proposal", tenant_id)
+    updated = current
+    if confirm:
+        updated = _validate(uow, found.applied_to(current))
+        repo.replace(uow.conn, updated)
+    repo.drop_proposal(uow.conn, tenant_id)
+    uow.commit()
+    return updated

@@ -181,34 +181,6 @@ def enqueue_run(
     return Enqueued(get_run(uow, run_id))
 
 
-def submit(
-    uow: UnitOfWork,
-    who: Principal,
-    *,
-    request_id: str,
-    tenant_id: str,
-    offer_id: str,
-    spec: JobSpec,
-    fallback: list[str],
-    voucher: dict[str, Any] | None,
-) -> Enqueued:
-    """A tenant (or an officer for one) runs a job on a chosen offer."""
-    if not (who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == tenant_id)):
-        raise PermissionDenied(f"{who.role} may not submit jobs for {tenant_id}")
-    done = enqueue_run(
-        uow,
-        request_id=request_id,
-        tenant_id=tenant_id,
-        offer_id=offer_id,
-        spec=spec,
-        fallback=fallback,
-        voucher=voucher,
-    )
-    if done.run is not None:
-        uow.commit()
-    return done
-
-
 # The agent protocol.
 
 

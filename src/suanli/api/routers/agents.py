@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AfterValidator, Field
+from fastapi import APIRouter, Depends, Response
+from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
-from suanli.api.schemas import Body
+from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Path
+from suanli.api.schemas import Text as Detail
+from suanli.domain.exchange import JobRequest
 from suanli.domain.jobs import JobSpec
 from suanli.domain.roles import Principal, Role
-from suanli.errors import PermissionDenied
-from suanli.services import runs
-from suanli.store.uow import UnitOfWork
+from suanli.services import agent_protocol, exchange, runs
 
 router = APIRouter(tags=["runs"])
 
@@ -23,6 +21,7 @@ Agent = Annotated[Principal, Depends(authorize(Role.AGENT))]
 Submitter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.TENANT))]
 Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,59}$")]
+LeaseId = Annotated[str, Field(min_length=1, max_length=64)]
 MAX_WAIT_S = 30.0
 
 
@@ -33,154 +32,108 @@ class LeaseIn(Body):
 
 
 class HeartbeatIn(Body):
-    lease_id: str
+    lease_id: LeaseId
     lease_s: float = Field(30.0, ge=1, le=3600)
 
 
 class StatusIn(Body):
-    lease_id: str
+    lease_id: LeaseId
     status: Literal["running"]
-    detail: str = ""
+    detail: Detail = ""
+
+
+# One usage report covers less than this (the service's bound too).
+MAX_REPORT_S = 1e9
 
 
 class UsageIn(Body):
-    lease_id: str
+    lease_id: LeaseId
     seq: int = Field(ge=1, le=2**31 - 1)  # run_usage.seq is a 32-bit INTEGER
-    accelerator_seconds: float = Field(ge=0)
-    wall_seconds: float = Field(ge=0)
-    cpu_seconds: float = Field(0.0, ge=0)
+    accelerator_seconds: float = Field(ge=0, lt=MAX_REPORT_S)
+    wall_seconds: float = Field(ge=0, lt=MAX_REPORT_S)
+    cpu_seconds: float = Field(0.0, ge=0, lt=MAX_REPORT_S)
 
 
 class CompleteIn(Body):
-    lease_id: str
+    lease_id: LeaseId
     exit_class: Literal["success", "user_error", "stack_error", "cancelled"]
-    detail: str = ""
-    checkpoint_uri: str = ""
+    detail: Detail = ""
+    checkpoint_uri: Path = ""
 
 
 class SpecIn(Body):
-    command: list[str] = Field(min_length=1)
-    env: dict[str, str] = {}
-    accelerators: int = Field(1, ge=0, le=1024)
+    command: list[Arg] = Field(min_length=1, max_length=MAX_ARGS)
+    env: dict[EnvName, Arg] = Field({}, max_length=MAX_ENV)
+    accelerators: int = Field(1, ge=1, le=1024)
     cpus: int = Field(1, ge=1, le=1024)
     time_limit_s: int = Field(3600, ge=1, le=30 * 86400)
-    checkpoint_dir: str = ""
-    workdir: str = ""
-
-
-def _rate(value: str) -> str:
-    # Rates travel as strings ("3/10", "0.3") and become Fractions in the run's pricing:
-    # anything else ("abc", "1/0") used to raise there, as a 500.
-    try:
-        rate = Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"not a rate: {value!r}; use a fraction such as 3/10") from None
-    if not 0 <= rate <= 1:
-        raise ValueError(f"must be between 0 and 1, got {value}")
-    return value
-
-
-Rate = Annotated[str, AfterValidator(_rate)]
-
-
-class VoucherIn(Body):
-    account_id: str
-    program_id: str = ""
-    rate: Rate = "0"
-    rates: dict[str, Rate] = {}
+    checkpoint_dir: Path = ""
+    workdir: Path = ""
 
 
 class JobIn(Body):
+    """A job of stated size on a chosen offer. Priced and placed as a request of the exchange
+    is: the voucher's share comes from its program's rules for this offer, never from the
+    caller, and the offer's capacity is reserved."""
+
     request_id: Id
     tenant_id: Id
     offer_id: Id
     spec: SpecIn
-    fallback: list[Literal["same-model", "foreign", "domestic", "any"]] = []
-    voucher: VoucherIn | None = None
-
-
-def _own(uow: UnitOfWork, who: Principal, run_id: str) -> None:
-    if runs.get_run(uow, run_id)["site_id"] != who.org_id:
-        raise PermissionDenied(f"run {run_id} belongs to another site")
+    fallback: list[Literal["same-model", "foreign", "domestic", "any"]] = Field([], max_length=4)
+    voucher_ids: list[Id] = Field([], max_length=8, description="the tenant's vouchers to use")
 
 
 @router.post("/agent/lease", summary="Lease the site's next run (long-poll)")
-def lease(body: LeaseIn, request: Request, who: Agent) -> Any:
-    deadline = time.monotonic() + body.wait_s
-    while True:
-        with UnitOfWork(request.app.state.engine) as uow:
-            run = runs.lease_next(uow, str(who.org_id), body.agent_id, body.lease_s)
-            uow.commit()
-        if run is not None:
-            return run
-        if time.monotonic() >= deadline:
-            return Response(status_code=204)
-        time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+def lease(body: LeaseIn, uow: UoW, who: Agent) -> Any:
+    run = agent_protocol.lease(uow, who, body.agent_id, body.lease_s, body.wait_s)
+    return Response(status_code=204) if run is None else run
 
 
 @router.post("/agent/runs/{run_id}/heartbeat", summary="Extend a lease; learn of cancellation")
 def heartbeat(run_id: str, body: HeartbeatIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    _own(uow, who, run_id)
-    out = runs.heartbeat(uow, run_id, body.lease_id, body.lease_s)
-    uow.commit()
-    return out
+    return agent_protocol.heartbeat(uow, who, run_id, body.lease_id, body.lease_s)
 
 
 @router.post("/agent/runs/{run_id}/status", summary="Report that a run started")
 def status(run_id: str, body: StatusIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    _own(uow, who, run_id)
-    out = runs.report_status(uow, run_id, body.lease_id, body.status, body.detail)
-    uow.commit()
-    return out
+    return agent_protocol.report_status(uow, who, run_id, body.lease_id, body.status, body.detail)
 
 
 @router.post("/agent/runs/{run_id}/usage", summary="Report usage (idempotent by run and seq)")
 def usage(run_id: str, body: UsageIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    _own(uow, who, run_id)
-    out = runs.report_usage(
-        uow,
-        run_id,
-        body.lease_id,
-        body.seq,
-        accelerator_seconds=body.accelerator_seconds,
-        wall_seconds=body.wall_seconds,
-        cpu_seconds=body.cpu_seconds,
-    )
-    uow.commit()
-    return out
+    return agent_protocol.report_usage(
+        uow, who, run_id, body.lease_id, body.seq, accelerator_seconds=body.accelerator_seconds,
+        wall_seconds=body.wall_seconds, cpu_seconds=body.cpu_seconds,
+    )  # fmt: skip
 
 
 @router.post("/agent/runs/{run_id}/complete", summary="End a run with its exit class")
 def complete(run_id: str, body: CompleteIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    _own(uow, who, run_id)
-    out = runs.complete(
-        uow,
-        run_id,
-        body.lease_id,
-        body.exit_class,
-        detail=body.detail,
+    return agent_protocol.complete(
+        uow, who, run_id, body.lease_id, body.exit_class, detail=body.detail,
         checkpoint_uri=body.checkpoint_uri,
-    )
-    uow.commit()
-    return out
+    )  # fmt: skip
 
 
-@router.post("/jobs", status_code=201, summary="Run a job on an offer (idempotent by request)")
+@router.post("/jobs", status_code=201, summary="Run a job of stated size on an offer")
 def submit_job(body: JobIn, uow: UoW, who: Submitter, response: Response) -> dict[str, Any]:
-    done = runs.submit(
-        uow,
-        who,
-        request_id=body.request_id,
+    spec = body.spec
+    request = JobRequest(
+        id=body.request_id,
         tenant_id=body.tenant_id,
-        offer_id=body.offer_id,
-        spec=JobSpec.from_dict(body.spec.model_dump()),
-        fallback=list(body.fallback),
-        voucher=body.voucher.model_dump() if body.voucher else None,
+        workload=None,
+        accelerators=spec.accelerators,
+        duration_s=spec.time_limit_s,
+        offer_ids=(body.offer_id,),
+        voucher_ids=tuple(body.voucher_ids),
+        spec=JobSpec.from_dict(spec.model_dump()),
+        fallback=tuple(body.fallback),
     )
-    if done.run is None:
+    done = exchange.submit(uow, who, request)
+    if not done.ok:
         response.status_code = 200
-        return {"accepted": False, "reason": done.reason}
-    return {"accepted": True, "run": done.run}
+    return done.to_dict()
 
 
 @router.get("/runs/{run_id}", summary="A run with its usage records")

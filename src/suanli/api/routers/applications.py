@@ -15,7 +15,7 @@ from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
 from suanli.api.routers.programs import ContractIn
-from suanli.api.schemas import Body
+from suanli.api.schemas import Body, Currency, Fen, PositiveFen, Ref, Text
 from suanli.domain.roles import Principal, Role
 from suanli.domain.vouchers import Application, Voucher
 from suanli.ledger.model import Balance
@@ -35,38 +35,38 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 class ApplicationIn(Body):
     id: Id = Field(description="the client's id for this application; retries reuse it")
-    program_id: str = Field(min_length=1)
-    tenant_id: str | None = Field(None, description="default: the caller's organisation")
-    requested_fen: int = Field(description="voucher amount asked for, minor units")
+    program_id: Ref
+    tenant_id: Ref | None = Field(None, description="default: the caller's organisation")
+    requested_fen: Fen = Field(description="voucher amount asked for, minor units")
     contract: ContractIn = Field(description="the compute contract the voucher is for")
-    tier: str | None = Field(None, description="credit tier, for credit allocations")
+    tier: Ref | None = Field(None, description="credit tier, for credit allocations")
 
 
 class ReviewIn(Body):
     decision: Literal["approve", "reject"]
-    amount_fen: int | None = Field(None, description="approve: default the entitled amount")
-    reason: str = ""
+    amount_fen: Fen | None = Field(None, description="approve: default the entitled amount")
+    reason: Text = ""
 
 
 class SpendIn(Body):
-    transfer_id: str = Field(min_length=1, description="idempotency key of this payment")
-    provider_id: str = Field(min_length=1)
-    amount_fen: int
-    currency: str = "CNY"
+    transfer_id: str = Field(min_length=1, max_length=128, description="idempotency key")
+    provider_id: Ref
+    amount_fen: PositiveFen
+    currency: Currency = "CNY"
 
 
 class ReleaseIn(Body):
-    milestone: str = Field(min_length=1, description="e.g. progress-report")
+    milestone: str = Field(min_length=1, max_length=64, description="e.g. progress-report")
 
 
 class ClaimIn(Body):
     id: Id = Field(description="the client's id for this claim; retries reuse it")
-    program_id: str = Field(min_length=1)
-    buyer_id: str | None = Field(None, description="default: the caller's organisation")
+    program_id: Ref
+    buyer_id: Ref | None = Field(None, description="default: the caller's organisation")
     accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
     count: int = Field(gt=0, le=2**31 - 1)  # the column's 32-bit INTEGER
-    amount_fen: int
-    currency: str = "CNY"
+    amount_fen: PositiveFen
+    currency: Currency = "CNY"
     invoice_id: str = Field(min_length=1, max_length=128)
     purchased_on: date = Field(strict=False)  # ISO text in JSON
     seller_id: str = Field("", max_length=64)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
-from suanli.api.schemas import Body
+from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Fen, Path, Ref
 from suanli.domain.roles import Principal, Role
 from suanli.services import batch_placement, exchange
 
@@ -28,11 +28,11 @@ CapacityReader = Annotated[
 
 
 class SpecIn(Body):
-    command: list[str] = Field(min_length=1)
-    env: dict[str, str] = {}
+    command: list[Arg] = Field(min_length=1, max_length=MAX_ARGS)
+    env: dict[EnvName, Arg] = Field({}, max_length=MAX_ENV)
     cpus: int = Field(1, ge=1, le=1024)
-    checkpoint_dir: str = ""
-    workdir: str = ""
+    checkpoint_dir: Path = ""
+    workdir: Path = ""
 
 
 class RequestIn(Body):
@@ -42,15 +42,16 @@ class RequestIn(Body):
     accelerators: int | None = Field(
         None, ge=1, le=2**31 - 1, description="null: the fewest that fit"
     )
-    deadline: str | None = Field(None, description="ISO time with zone; finish by then")
-    max_net_fen: int | None = Field(None, ge=0, description="ceiling on the net cost")
+    deadline: str | None = Field(None, max_length=64, description="ISO time with zone")
+    max_net_fen: Fen | None = Field(None, description="ceiling on the net cost")
     allowed_origins: list[Literal["domestic", "foreign"]] = ["domestic", "foreign"]
     allow_export_controlled: bool = True
-    voucher_ids: list[str] = []
+    voucher_ids: list[Ref] = Field([], max_length=8)
     objective: Literal["net_cost", "finish_time", "energy"] = "net_cost"
     spec: SpecIn | None = Field(None, description="what the site runs (needed to submit)")
     fallback: list[Literal["same-model", "foreign", "domestic", "any"]] = []
     mode: Literal["online", "batch"] = "online"
+    offer_ids: list[Ref] = Field([], max_length=100, description="only these offers (empty: all)")
 
 
 class BatchIn(Body):

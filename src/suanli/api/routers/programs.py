@@ -11,7 +11,7 @@ from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
 from suanli.api.routers.registry import TenantIn
-from suanli.api.schemas import Body
+from suanli.api.schemas import AccelHours, Body, Currency, Fen, Ref
 from suanli.domain.programs import Program, RateSet
 from suanli.domain.registry import Tenant
 from suanli.domain.roles import Principal, Role
@@ -29,15 +29,15 @@ Asker = Annotated[
 
 
 class ContractIn(Body):
-    provider_id: str = Field(min_length=1)
-    accelerator_id: str = Field(min_length=1, description="catalog id or alias")
-    accelerator_hours: float = Field(ge=0)
-    amount_fen: int = Field(ge=0, description="contract amount in minor units (fen, cents)")
-    currency: str = "CNY"
+    provider_id: Ref
+    accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
+    accelerator_hours: AccelHours
+    amount_fen: Fen = Field(description="contract amount in minor units (fen, cents)")
+    currency: Currency = "CNY"
     start_on: date = Field(strict=False)  # ISO text in JSON
     end_on: date | None = Field(None, strict=False)
-    provider_city: str = Field("", description="filled from the registry when known")
-    provider_related_parties: list[str] = []
+    provider_city: str = Field("", max_length=100, description="filled from the registry")
+    provider_related_parties: list[Ref] = Field([], max_length=100)
     contract_id: str | None = Field(
         None,
         min_length=1,
@@ -64,15 +64,15 @@ class ContractIn(Body):
 
 
 class SubsidyIn(Body):
-    program_id: str = Field(min_length=1)
-    tenant_id: str | None = Field(None, description="a registered tenant, or give `tenant`")
+    program_id: Ref
+    tenant_id: Ref | None = Field(None, description="a registered tenant, or give `tenant`")
     tenant: TenantIn | None = Field(None, description="the tenant's facts inline")
     contract: ContractIn
-    already_subsidised_this_year_fen: int = Field(0, ge=0)
-    other_subsidies_fen: int = Field(0, ge=0)
-    other_programs: list[str] = []
-    milestones: list[str] = ["award"]
-    tier: str | None = None
+    already_subsidised_this_year_fen: Fen = 0
+    other_subsidies_fen: Fen = 0
+    other_programs: list[Ref] = Field([], max_length=32)
+    milestones: list[Ref] = Field(["award"], max_length=32)
+    tier: Ref | None = None
 
 
 def tenant_from(data: TenantIn) -> Tenant:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
-from suanli.api.schemas import Body
+from suanli.api.schemas import MAX_FEN, Body, Currency
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.services import registry
@@ -34,7 +34,7 @@ class ProviderIn(Body):
     id: Id
     name: Name
     city: City
-    related_parties: list[Party] = []
+    related_parties: list[Party] = Field([], max_length=100)
 
 
 class SiteIn(Body):
@@ -51,8 +51,10 @@ class OfferIn(Body):
     site_id: Id
     accelerator_id: str = Field(min_length=1, max_length=64, description="catalog id or alias")
     count: StrictInt = Field(gt=0, le=INT32_MAX)
-    price_fen_per_accel_hour: StrictInt = Field(gt=0, description="price per accelerator-hour, fen")
-    currency: str = "CNY"
+    price_fen_per_accel_hour: StrictInt = Field(
+        gt=0, le=MAX_FEN, description="price per accelerator-hour, fen"
+    )
+    currency: Currency = "CNY"
     available_from: datetime = Field(strict=False)  # ISO text in JSON
     available_until: datetime = Field(strict=False)
 
@@ -63,11 +65,11 @@ class TenantIn(Body):
     registered_city: City
     founded_on: date = Field(strict=False)  # ISO text in JSON
     headcount: StrictInt = Field(ge=0, le=INT32_MAX)
-    annual_revenue_fen: StrictInt = Field(ge=0)
-    currency: str = "CNY"
+    annual_revenue_fen: StrictInt = Field(ge=0, le=MAX_FEN)
+    currency: Currency = "CNY"
     sector: Annotated[str, Field(min_length=1, max_length=100)]
     is_startup: StrictBool  # 0 or "no" is not an answer; pydantic's lax mode would take them
-    related_parties: list[Party] = []
+    related_parties: list[Party] = Field([], max_length=100)
 
 
 def _out(record: Any) -> dict[str, Any]:
@@ -104,7 +106,10 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
             raise RequestValidationError(exc.errors(include_url=False)) from exc
         typed = {k: getattr(partial, k) for k in changes}
         typed = {k: tuple(v) if k == "related_parties" else v for k, v in typed.items()}
-        return _out(registry.update(uow, who, kind, record_id, typed))
+        out = _out(registry.update(uow, who, kind, record_id, typed))
+        if kind is Tenant:  # what waits for a reviewer, so a tenant sees its change was kept
+            out["proposal"] = _proposal_out(registry.proposal(uow, who, record_id))
+        return out
 
     def retire(record_id: str, uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
         return _out(registry.retire(uow, who, kind, record_id))
@@ -130,3 +135,26 @@ _crud("providers", Provider, ProviderIn, MarketWriter)
 _crud("sites", Site, SiteIn, MarketWriter)
 _crud("offers", Offer, OfferIn, MarketWriter)
 _crud("tenants", Tenant, TenantIn, TenantWriter)
+
+
+# A tenant's changes to its reviewed facts wait here for an officer or reviewer.
+FactReviewer = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.REVIEWER))]
+
+
+def _proposal_out(found: Any) -> dict[str, Any] | None:
+    return None if found is None else dataclasses.asdict(found)
+
+
+@router.get("/tenants/{record_id}/proposal", summary="A tenant's proposed facts, if any")
+def tenant_proposal(record_id: str, uow: UoW, who: Reader) -> dict[str, Any] | None:
+    return _proposal_out(registry.proposal(uow, who, record_id))
+
+
+@router.post("/tenants/{record_id}/proposal/confirm", summary="Apply a tenant's proposed facts")
+def confirm_proposal(record_id: str, uow: UoW, who: FactReviewer) -> dict[str, Any]:
+    return _out(registry.decide_proposal(uow, who, record_id, confirm=True))
+
+
+@router.post("/tenants/{record_id}/proposal/reject", summary="Drop a tenant's proposed facts")
+def reject_proposal(record_id: str, uow: UoW, who: FactReviewer) -> dict[str, Any]:
+    return _out(registry.decide_proposal(uow, who, record_id, confirm=False))

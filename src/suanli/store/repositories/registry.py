@@ -6,12 +6,12 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.registry import Offer, Provider, Site, Tenant, TenantProposal
 from suanli.store.db import as_utc
 from suanli.store.repositories.rows import row_by_id
-from suanli.store.tables.foundation import offers, providers, sites, tenants
+from suanli.store.tables.foundation import offers, providers, sites, tenant_proposals, tenants
 
 Record = TypeVar("Record", Provider, Site, Offer, Tenant)
 
@@ -71,3 +71,29 @@ def replace(conn: Connection, record: Any) -> None:
     conn.execute(
         update(table).where(table.c.id == record.id).values(**values, updated_at=datetime.now(UTC))
     )
+
+
+# Facts a tenant proposes about itself, until a reviewer decides (one open proposal a tenant).
+
+
+def get_proposal(conn: Connection, tenant_id: str, *, lock: bool = False) -> TenantProposal | None:
+    row = row_by_id(conn, tenant_proposals, tenant_id, key="tenant_id", lock=lock)
+    if row is None:
+        return None
+    return TenantProposal(row.tenant_id, dict(row.facts), row.proposed_by, as_utc(row.proposed_at))
+
+
+def put_proposal(conn: Connection, proposal: TenantProposal) -> None:
+    conn.execute(delete(tenant_proposals).where(tenant_proposals.c.tenant_id == proposal.tenant_id))
+    conn.execute(
+        insert(tenant_proposals).values(
+            tenant_id=proposal.tenant_id,
+            facts=dict(proposal.facts),
+            proposed_by=proposal.proposed_by,
+            proposed_at=proposal.proposed_at,
+        )  # fmt: skip
+    )
+
+
+def drop_proposal(conn: Connection, tenant_id: str) -> None:
+    conn.execute(delete(tenant_proposals).where(tenant_proposals.c.tenant_id == tenant_id))

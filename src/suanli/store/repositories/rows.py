@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 
-def row_by_id(conn: Connection, table: Table, record_id: str, *, lock: bool = False) -> Any:
-    """The row whose ``id`` is ``record_id``, or None. ``lock`` takes it FOR UPDATE (PostgreSQL;
-    SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
-    stmt = select(table).where(table.c.id == record_id)
+def row_by_id(
+    conn: Connection, table: Table, record_id: str, *, key: str = "id", lock: bool = False
+) -> Any:
+    """The row whose ``key`` column is ``record_id``, or None. ``lock`` takes it FOR UPDATE
+    (PostgreSQL; SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
+    stmt = select(table).where(table.c[key] == record_id)
     if lock:
         stmt = stmt.with_for_update()
     return conn.execute(stmt).first()

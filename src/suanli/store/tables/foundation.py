@@ -90,9 +90,22 @@ api_tokens = Table(
     Column("secret_hash", Text, nullable=False),
     Column("role", String(20), nullable=False),
     Column("org_id", String(64)),
+    Column("name", String(200), nullable=False, default="", server_default=""),
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+# What a tenant proposes about itself (the facts eligibility rules read), until a reviewer or
+# officer confirms or rejects it: one open proposal per tenant.
+tenant_proposals = Table(
+    "tenant_proposals",
+    metadata,
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), primary_key=True),
+    Column("facts", Json, nullable=False),
+    Column("proposed_by", String(250), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
 )
 
 idempotency_keys = Table(

@@ -35,7 +35,7 @@ voucher_applications = Table(
     Column("lines", Json, nullable=False),
     Column("entitled_fen", Fen, nullable=False),
     Column("status", String(12), nullable=False),
-    Column("decided_by", String(64)),
+    Column("decided_by", String(250)),  # role and name, e.g. "reviewer Wang Fang"
     Column("decision_reason", Text, nullable=False, default=""),
     Column("approved_fen", Fen),
     Column("voucher_id", String(80)),
@@ -90,7 +90,7 @@ purchase_claims = Table(
     Column("lines", Json, nullable=False),
     Column("subsidy_fen", Fen, nullable=False),
     Column("status", String(12), nullable=False),
-    Column("decided_by", String(64)),
+    Column("decided_by", String(250)),  # role and name, e.g. "reviewer Wang Fang"
     Column("decision_reason", Text, nullable=False, default=""),
     Column("approved_fen", Fen),
     Column("payout_transfer_id", String(128)),

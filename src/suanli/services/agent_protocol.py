@@ -1,0 +1,79 @@
+"""The agent protocol as use cases: a site's agent leases its site's runs and reports on them.
+
+Each checks that the run is the calling agent's site's and commits its own unit of work; the
+building blocks in ``runs`` leave the commit to their caller.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from suanli.domain.roles import Principal, Role
+from suanli.errors import PermissionDenied
+from suanli.services import runs
+from suanli.store.uow import UnitOfWork
+
+POLL_S = 0.2
+
+
+def _site_of(who: Principal) -> str:
+    if who.role is not Role.AGENT or not who.org_id:
+        raise PermissionDenied(f"{who.role} is not a site's agent")
+    return who.org_id
+
+
+def _own(uow: UnitOfWork, who: Principal, run_id: str) -> None:
+    if runs.get_run(uow, run_id)["site_id"] != _site_of(who):
+        raise PermissionDenied(f"run {run_id} belongs to another site")
+
+
+def lease(
+    uow: UnitOfWork, who: Principal, agent_id: str, lease_s: float, wait_s: float
+) -> dict[str, Any] | None:
+    """The site's next run, waiting up to ``wait_s`` for one; None if none came. One unit of
+    work serves every poll, and between polls it holds no transaction."""
+    site_id = _site_of(who)
+    deadline = time.monotonic() + wait_s
+    while True:
+        run = runs.lease_next(uow, site_id, agent_id, lease_s)
+        uow.commit()
+        if run is not None or time.monotonic() >= deadline:
+            return run
+        time.sleep(min(POLL_S, max(deadline - time.monotonic(), 0)))
+
+
+def heartbeat(
+    uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, lease_s: float
+) -> dict[str, Any]:
+    _own(uow, who, run_id)
+    out = runs.heartbeat(uow, run_id, lease_id, lease_s)
+    uow.commit()
+    return out
+
+
+def report_status(
+    uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, status: str, detail: str
+) -> dict[str, Any]:
+    _own(uow, who, run_id)
+    out = runs.report_status(uow, run_id, lease_id, status, detail)
+    uow.commit()
+    return out
+
+
+def report_usage(
+    uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, seq: int, **seconds: float
+) -> dict[str, Any]:
+    _own(uow, who, run_id)
+    out = runs.report_usage(uow, run_id, lease_id, seq, **seconds)
+    uow.commit()
+    return out
+
+
+def complete(
+    uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, exit_class: str, **details: str
+) -> dict[str, Any]:
+    _own(uow, who, run_id)
+    out = runs.complete(uow, run_id, lease_id, exit_class, **details)
+    uow.commit()
+    return out
