@@ -1,4 +1,5 @@
-"""Fuzz every API operation from the app's own OpenAPI with schemathesis.
+"""Fuzz every API operation from the app's own OpenAPI with schemathesis, over all of Unicode
+and with values at and past every bound (lone surrogates, 1e308, integers past 64 bits).
 
 Each operation gets valid and schema-violating requests over the demo world: as a role it admits
 on SQLite and PostgreSQL, and as a tenant on SQLite (so the isolation paths run too). Whatever the
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -43,6 +45,26 @@ SITE = "bj-zgc-1"  # the agent token's site
 # The schema is read once, at import; each test points the app at its own database.
 APP = create_app(make_engine("sqlite://"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# Strings from all of Unicode (not only what UTF-8 round-trips through the generator), NUL too.
+schema.config.generation.codec = None
+schema.config.generation.allow_x00 = True
+
+# Values at and past every bound a field can have: lone surrogates (valid JSON, not Unicode
+# scalar values), astral and CJK text, a string past the guard's limit, numbers at the ends of
+# the double range and past 64 bits. Each generated body may get one of them in one field.
+EXTREMES = st.sampled_from(
+    ["\ud800", "a\udfffb", "𝔘ñí©ødé 算力券", "x" * 70_000, 1e308, -1e308, 5e-324, 2**63, -(2**70),
+     10**15 + 1, 0, -1, ""]
+)  # fmt: skip
+
+
+@schema.hook
+def flatmap_body(_context: Any, body: Any) -> Any:
+    if not isinstance(body, dict) or not body:
+        return st.just(body)
+    fields = sorted(body, key=str)
+    extreme = st.tuples(st.sampled_from(fields), EXTREMES).map(lambda kv: {**body, kv[0]: kv[1]})
+    return st.one_of(st.just(body), extreme)
 
 
 def _admitted_roles() -> dict[tuple[str, str], set[str]]:

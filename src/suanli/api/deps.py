@@ -20,6 +20,8 @@ from suanli.services import tokens
 from suanli.store.uow import UnitOfWork
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Marks a POST that only reads (a quote, an estimate): its unit of work is read-only too.
+READ_ONLY: dict[str, object] = {"x-read-only": True}
 
 
 class Unauthenticated(PermissionDenied):
@@ -27,7 +29,8 @@ class Unauthenticated(PermissionDenied):
 
 
 def get_uow(request: Request) -> Iterator[UnitOfWork]:
-    read_only = request.method in READ_METHODS
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    read_only = request.method in READ_METHODS or bool(extra.get("x-read-only"))
     with UnitOfWork(request.app.state.engine, read_only=read_only) as uow:
         yield uow
 

@@ -58,6 +58,14 @@ def _field_error(exc: ValidationError) -> JSONResponse:
     return AsciiJSONResponse(status_code=422, content={"detail": detail})
 
 
+def _field_of(loc: Any) -> str:
+    """A pydantic location as the dotted field name our own errors use: body.a.0.b -> a.0.b."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
 def _busy(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
@@ -95,9 +103,8 @@ def install(app: FastAPI) -> None:
 
     async def handle_request_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return AsciiJSONResponse(
-            status_code=422, content={"detail": jsonable_encoder(exc.errors())}
-        )
+        detail = [{**e, "field": _field_of(e.get("loc", ()))} for e in exc.errors()]
+        return AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
 
     async def handle_database(_request: Request, exc: Exception) -> Response:
         # The pool had no connection in time, SQLite stayed locked past its busy timeout, or

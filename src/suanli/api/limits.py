@@ -3,15 +3,19 @@
 - ``BodyLimit``: a body over ``max_bytes`` is answered 413 before any handler reads it, whether
   it announces its length or streams it.
 - ``InFlightLimit``: at most ``max_in_flight`` API requests run at once, each holding at most
-  one database connection (see ``deps``), so the pool, sized to match, is never exhausted; a
-  request that waits longer than ``queue_timeout_s`` for its turn is answered 503 with
-  ``Retry-After`` instead of waiting on the pool and failing with a 500.
+  one database connection (see ``deps``), so the pool, sized to match, is never exhausted; the
+  rest wait in line, first come first served, and one that waits longer than
+  ``queue_timeout_s`` is answered 503 with ``Retry-After`` instead of waiting on the pool and
+  failing with a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
+from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +71,10 @@ class BodyLimit:
 
 
 class InFlightLimit:
+    """Slots shared by every event loop the app runs on (uvicorn has one; a test client may
+    start one per request). Waiters are served first come, first served: each holds a ticket
+    and takes a slot only from the head of the line, polling with a back-off to 5 ms."""
+
     def __init__(
         self, app: ASGIApp, max_in_flight: int, queue_timeout_s: float, prefix: str = "/api/"
     ) -> None:
@@ -74,30 +82,48 @@ class InFlightLimit:
         self.prefix = prefix
         self.queue_timeout_s = queue_timeout_s
         self.max_in_flight = max_in_flight
-        # One semaphore per event loop: asyncio's bind to the loop that first waits on them,
-        # and a test client may run the app on a new loop each time.
-        self._slots: dict[int, asyncio.Semaphore] = {}
+        self._in_flight = 0
+        self._line: deque[object] = deque()
+        self._lock = threading.Lock()
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        key = id(asyncio.get_running_loop())
-        found = self._slots.get(key)
-        if found is None:
-            if len(self._slots) > 64:
-                self._slots.clear()
-            found = self._slots[key] = asyncio.Semaphore(self.max_in_flight)
-        return found
+    def _take(self, ticket: object) -> bool:
+        with self._lock:
+            if self._in_flight >= self.max_in_flight or self._line[0] is not ticket:
+                return False
+            self._line.popleft()
+            self._in_flight += 1
+            return True
+
+    def _leave(self, ticket: object) -> None:
+        with self._lock:
+            self._line.remove(ticket)
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    async def _wait_for_slot(self) -> bool:
+        ticket = object()
+        with self._lock:
+            self._line.append(ticket)
+        deadline = time.monotonic() + self.queue_timeout_s
+        pause_s = 0.0005
+        while not self._take(ticket):
+            if time.monotonic() >= deadline:
+                self._leave(ticket)
+                return False
+            await asyncio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 0.005)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        slots = self._semaphore()
-        try:
-            await asyncio.wait_for(slots.acquire(), self.queue_timeout_s)
-        except TimeoutError:
+        if not await self._wait_for_slot():
             await _answer(send, 503, "the server is busy; retry shortly", {"retry-after": "1"})
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            slots.release()
+            self._give_back()

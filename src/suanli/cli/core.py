@@ -80,13 +80,22 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="the token's id")]
 def serve(
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="requests served at once, one database connection each (default 40)"),
+    ] = None,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /docs)."""
+    import dataclasses as dc
+
     import uvicorn
 
-    from suanli.api.app import create_app
+    from suanli.api.app import ApiSettings, create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    settings = ApiSettings.from_env()
+    if threads is not None:
+        settings = dc.replace(settings, threads=max(1, threads))
+    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
 
 
 def demo(

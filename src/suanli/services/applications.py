@@ -13,6 +13,7 @@ a refusal or an error leaves the database as it was. Retries are idempotent by i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -515,6 +516,17 @@ def usable_voucher(
     return voucher
 
 
+def spend_transfer_id(voucher_id: str, transfer_id: str) -> str:
+    """The ledger id of a spend: the client's key, within its voucher's own namespace, so a
+    client can never take an id the platform will need (``issue:…``, ``run:…``, ``payout:…``)."""
+    if not _CLIENT_KEY.fullmatch(transfer_id):
+        raise ValidationError("transfer_id", "must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', '-'")
+    return f"spend:{voucher_id}:{transfer_id}"
+
+
+_CLIENT_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
 def spend_voucher(
     uow: UnitOfWork,
     who: Principal,
@@ -543,7 +555,8 @@ def spend_voucher(
     receivable = receivable_account(provider_id)
     ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
     outcome = ledger.transfer(
-        uow, transfer_id, voucher.account_id, receivable, amount_fen, currency,
+        uow, spend_transfer_id(voucher_id, transfer_id), voucher.account_id, receivable,
+        amount_fen, currency,
         memo=f"voucher {voucher_id}", now=at,
     )  # fmt: skip
     if outcome.ok:

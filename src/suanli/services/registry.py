@@ -56,9 +56,17 @@ def _check_write(uow: UnitOfWork, who: Principal, record: Any) -> None:
         raise PermissionDenied(f"{who.role} may not change {KIND_NAMES[type(record)]} {record.id}")
 
 
+def _reads_tenants(who: Principal, tenant_id: str | None = None) -> bool:
+    """Read-all roles, and a tenant its own record; never a provider or an agent, whose
+    organisation id may happen to equal a tenant's."""
+    if who.role in (Role.OFFICER, Role.REVIEWER, Role.AUDITOR):
+        return True
+    return who.role is Role.TENANT and (tenant_id is None or who.org_id == tenant_id)
+
+
 def _check_read(uow: UnitOfWork, who: Principal, record: Any) -> None:
     # Offers, sites and providers are public market data; tenants' facts are private.
-    if isinstance(record, Tenant) and not who.can_read_org(record.id):
+    if isinstance(record, Tenant) and not _reads_tenants(who, record.id):
         raise PermissionDenied(f"{who.role} may not read tenant {record.id}")
 
 
@@ -112,7 +120,9 @@ def list_records(
     include_retired: bool = False,
     **where: Any,
 ) -> list[Record]:
-    if kind is Tenant and who.role not in (Role.OFFICER, Role.REVIEWER, Role.AUDITOR):
+    if kind is Tenant and not _reads_tenants(who):
+        raise PermissionDenied(f"{who.role} may not list tenants")
+    if kind is Tenant and who.role is Role.TENANT:
         where = {**where, "id": who.org_id or "\x00"}
     return repo.list_all(uow.conn, kind, include_retired=include_retired, **where)
 
@@ -135,6 +145,8 @@ def update(
     unknown = set(changes) - {f.name for f in dataclasses.fields(kind)}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "unknown field")
+    if isinstance(current, Provider) and who.role is Role.PROVIDER:
+        _check_provider_facts(current, changes)
     proposed = None
     if isinstance(current, Tenant) and who.role is Role.TENANT:
         proposed, changes = _proposal(uow, who, current, changes)
@@ -166,6 +178,13 @@ def retire(uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str) 
 # A tenant's proposed facts: kept aside until an officer or reviewer confirms or rejects them.
 
 FACT_REVIEWERS = frozenset({Role.OFFICER, Role.REVIEWER})
+
+
+def _check_provider_facts(current: Provider, changes: dict[str, Any]) -> None:
+    # Programs refuse to pay a tenant's affiliates by these: a provider does not edit them.
+    new = changes.get("related_parties", current.related_parties)
+    if tuple(new) != current.related_parties:
+        raise PermissionDenied("related_parties: only an officer changes a provider's")
 
 
 def _proposal(

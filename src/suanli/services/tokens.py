@@ -170,11 +170,12 @@ def _legacy_matches(
         PasswordHasher().verify(stored, secret)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    # A read-only unit of work cannot write; the next request through a writing one will.
-    if not uow.read_only:
-        uow.conn.execute(
-            update(api_tokens).where(api_tokens.c.id == token_id).values(secret_hash=presented)
-        )
+    # Authentication is the first thing a unit of work does, so this commit holds only the
+    # new digest, whatever the request goes on to do (or fail to do).
+    uow.conn.execute(
+        update(api_tokens).where(api_tokens.c.id == token_id).values(secret_hash=presented)
+    )
+    uow.commit()
     return True
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from suanli.api.deps import UoW, authorize
+from suanli.api.deps import READ_ONLY, UoW, authorize
 from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ValidationError
@@ -69,7 +69,11 @@ class OffersEstimateIn(Body):
     count: int | None = Field(None, description="chips; default the fewest that fit each offer")
 
 
-@router.post("/estimates", summary="Estimate a workload on an accelerator or an offer")
+@router.post(
+    "/estimates",
+    summary="Estimate a workload on an accelerator or an offer",
+    openapi_extra=READ_ONLY,
+)
 def estimate_one(body: EstimateIn, uow: UoW, who: Caller) -> dict[str, Any]:
     workload = body.workload.to_workload()
     if (body.accelerator is None) == (body.offer_id is None):
@@ -91,7 +95,9 @@ def estimate_one(body: EstimateIn, uow: UoW, who: Caller) -> dict[str, Any]:
     return outcome.to_dict()
 
 
-@router.post("/estimates/offers", summary="Estimate a workload on every live offer")
+@router.post(
+    "/estimates/offers", summary="Estimate a workload on every live offer", openapi_extra=READ_ONLY
+)
 def estimate_offers(body: OffersEstimateIn, uow: UoW, who: Caller) -> dict[str, Any]:
     workload = body.workload.to_workload()
     results = estimates.estimate_all_offers(uow, workload, count=body.count)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
-from suanli.api.deps import UoW, authorize
+from suanli.api.deps import READ_ONLY, UoW, authorize
 from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Fen, Path, Ref
 from suanli.domain.roles import Principal, Role
 from suanli.services import batch_placement, exchange
@@ -58,7 +58,11 @@ class BatchIn(Body):
     time_limit_s: float | None = Field(None, gt=0, le=600)
 
 
-@router.post("/quotes", summary="Every live offer for a job: feasible ones priced, others why not")
+@router.post(
+    "/quotes",
+    summary="Every live offer for a job: feasible ones priced, others why not",
+    openapi_extra=READ_ONLY,
+)
 def post_quote(body: RequestIn, uow: UoW, who: Requester) -> dict[str, Any]:
     return exchange.quote_for(uow, who, body.model_dump()).to_dict()
 

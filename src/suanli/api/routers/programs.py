@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.deps import ALL_ROLES, READ_ONLY, UoW, authorize
 from suanli.api.routers.registry import TenantIn
 from suanli.api.schemas import AccelHours, Body, Currency, Fen, Ref
 from suanli.domain.programs import Program, RateSet
@@ -186,6 +186,10 @@ def show_program(program_id: str, who: Reader) -> dict[str, Any]:
     return program_json(programs.get_program(program_id), words=True)
 
 
-@router.post("/subsidy", summary="The subsidy a program pays a tenant on one contract")
+@router.post(
+    "/subsidy",
+    summary="The subsidy a program pays a tenant on one contract",
+    openapi_extra=READ_ONLY,
+)
 def subsidy(body: SubsidyIn, uow: UoW, who: Asker) -> dict[str, Any]:
     return decision_json(decide(uow, who, body))
