@@ -69,3 +69,48 @@ def test_the_throttle_forgets_the_oldest_addresses_beyond_its_bound():
     for address in ("a", "b", "c"):
         throttle.failed(address, now_s=0)
     assert throttle.failed("a", now_s=0) == 0  # "a" was forgotten: a fresh bucket
+
+
+def test_the_gate_closes_on_a_failing_address_but_not_on_a_credential_that_worked():
+    throttle = AuthThrottle(burst=2, per_s=1.0)
+    throttle.authenticated("Bearer good", now_s=0)
+    assert throttle.gate("a", "Bearer bad", now_s=0) == 0  # no failures yet: open
+    throttle.failed("a", now_s=0)
+    throttle.failed("a", now_s=0)
+    assert throttle.gate("a", "Bearer bad", now_s=0) > 0  # closed to the guesser
+    assert throttle.gate("a", "Bearer good", now_s=0) == 0  # open to a token that worked
+    assert throttle.gate("b", "Bearer bad", now_s=0) == 0  # and to other addresses
+    assert throttle.gate("a", "Bearer new", now_s=1.5) == 0  # refilled: a new token may try
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_route_runs_again_after_a_deadlock_and_ends_the_failed_transaction_first():
+    from fastapi import APIRouter
+    from sqlalchemy.exc import OperationalError
+
+    from suanli.api.retry import RetryingRoute
+
+    calls: list[int] = []
+    closed: list[bool] = []
+
+    class FakeUoW:
+        def close(self) -> None:
+            closed.append(True)
+
+    router = APIRouter(route_class=RetryingRoute)
+
+    @router.post("/api/once")
+    def once(request: Request) -> dict[str, int]:
+        request.state.uow = FakeUoW()
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("update ...", {}, _Deadlock())
+        return {"attempts": len(calls)}
+
+    app = FastAPI()
+    app.include_router(router)
+    assert TestClient(app).post("/api/once").json() == {"attempts": 3}
+    assert closed == [True, True]  # each failed attempt's transaction ended before the next

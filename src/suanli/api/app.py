@@ -15,7 +15,7 @@ from sqlalchemy import Engine, QueuePool, text
 
 from suanli import __version__
 from suanli.api import errors, guard
-from suanli.api.limits import BodyLimit, InFlightLimit
+from suanli.api.limits import AuthGate, BodyLimit, InFlightLimit
 from suanli.api.routers import (
     agents,
     applications,
@@ -86,10 +86,12 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.auth_throttle = AuthThrottle()
+    app.state.auth_throttle = throttle = AuthThrottle()
     errors.install(app)
     limit = _in_flight_limit(engine, settings.threads)
+    # Outermost first: the body limit, the gate for failing addresses, then the line.
     app.add_middleware(InFlightLimit, max_in_flight=limit, queue_timeout_s=settings.queue_timeout_s)
+    app.add_middleware(AuthGate, throttle=throttle)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     api = APIRouter(

@@ -32,6 +32,7 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
     extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
     read_only = request.method in READ_METHODS or bool(extra.get("x-read-only"))
     with UnitOfWork(request.app.state.engine, read_only=read_only) as uow:
+        request.state.uow = uow  # so a retried request can end this one first (api.retry)
         yield uow
 
 
@@ -60,6 +61,7 @@ def authorize(*roles: Role) -> Callable[..., Principal]:
             if wait_s > 0:
                 raise Throttled(wait_s) from exc
             raise Unauthenticated(str(exc)) from exc
+        throttle.authenticated(authorization)
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise PermissionDenied(f"role {principal.role} may not do this (allowed: {names})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -26,6 +27,8 @@ from suanli.errors import (
     SuanliError,
     ValidationError,
 )
+
+log = logging.getLogger("suanli.api")
 
 
 class ErrorOut(BaseModel):
@@ -112,6 +115,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, PoolTimeout):
             return _busy("no database connection free; retry shortly")
         if isinstance(exc, OperationalError):
+            log.warning("answered 503: %s", str(exc.orig or exc).splitlines()[0])
             return _busy("the database is busy or unreachable; retry shortly")
         raise exc
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from suanli.api.throttle import AuthThrottle
 
 
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
@@ -127,3 +130,28 @@ class InFlightLimit:
             await self.app(scope, receive, send)
         finally:
             self._give_back()
+
+
+class AuthGate:
+    """Answers 429 to an address whose failed authentications used up its bucket, before the
+    request waits in line, unless its credential authenticated recently (``throttle``)."""
+
+    def __init__(self, app: ASGIApp, throttle: AuthThrottle, prefix: str = "/api/") -> None:
+        self.app = app
+        self.throttle = throttle
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith(self.prefix):
+            authorization = ""
+            for name, value in scope.get("headers", ()):
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+            client = scope.get("client")
+            wait_s = self.throttle.gate(client[0] if client else "unknown", authorization)
+            if wait_s > 0:
+                retry = str(max(1, math.ceil(wait_s)))
+                detail = f"too many failed authentication attempts; retry after {retry} s"
+                await _answer(send, 429, detail, {"retry-after": retry})
+                return
+        await self.app(scope, receive, send)

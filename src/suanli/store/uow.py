@@ -43,15 +43,21 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.conn.rollback()
 
+    def close(self) -> None:
+        """Roll back what was not committed and give the connection back (with it, every lock
+        the transaction held). Leaving the block afterwards does nothing more."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.rollback()  # undoes anything not committed; a no-op after commit()
+        finally:
+            self._conn.close()
+            self._conn = None
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._conn is not None
-        try:
-            self._conn.rollback()  # undoes anything not committed; a no-op after commit()
-        finally:
-            self._conn.close()
-            self._conn = None
+        self.close()

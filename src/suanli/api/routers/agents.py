@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Path
 from suanli.api.schemas import Text as Detail
 from suanli.domain.exchange import JobRequest
@@ -15,7 +16,7 @@ from suanli.domain.jobs import JobSpec
 from suanli.domain.roles import Principal, Role
 from suanli.services import agent_protocol, exchange, runs
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], route_class=RetryingRoute)
 
 Agent = Annotated[Principal, Depends(authorize(Role.AGENT))]
 Submitter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.TENANT))]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.routers.programs import ContractIn
 from suanli.api.schemas import Body, Currency, Fen, PositiveFen, Ref, Text
 from suanli.domain.roles import Principal, Role
@@ -22,7 +23,7 @@ from suanli.ledger.model import Balance
 from suanli.services import applications as apps
 from suanli.services import claims, ledger
 
-router = APIRouter(tags=["vouchers"])
+router = APIRouter(tags=["vouchers"], route_class=RetryingRoute)
 
 Applicant = Annotated[Principal, Depends(authorize(Role.TENANT, Role.OFFICER))]
 Reviewer = Annotated[Principal, Depends(authorize(Role.REVIEWER, Role.OFFICER))]

@@ -5,10 +5,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 
 from suanli.api.deps import ALL_ROLES, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.domain.catalog import Accelerator
 from suanli.services.catalog import get_accelerator, load_catalog
 
-router = APIRouter(prefix="/accelerators", tags=["catalog"])
+router = APIRouter(prefix="/accelerators", tags=["catalog"], route_class=RetryingRoute)
 
 
 def accelerator_json(acc: Accelerator) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from suanli.api.deps import READ_ONLY, UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ValidationError
@@ -20,7 +21,7 @@ from suanli.estimate.workload import Workload
 from suanli.services import estimates
 from suanli.services.catalog import load_catalog
 
-router = APIRouter(tags=["estimates"])
+router = APIRouter(tags=["estimates"], route_class=RetryingRoute)
 
 Caller = Annotated[
     Principal, Depends(authorize(Role.OFFICER, Role.REVIEWER, Role.TENANT, Role.PROVIDER))

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.domain.roles import Principal, Role
 from suanli.ledger.model import Balance
 from suanli.services import ledger
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=RetryingRoute)
 
 # Tenants and providers see their own accounts; officers, reviewers and auditors see all.
 Reader = Annotated[

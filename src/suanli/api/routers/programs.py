@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, READ_ONLY, UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.routers.registry import TenantIn
 from suanli.api.schemas import AccelHours, Body, Currency, Fen, Ref
 from suanli.domain.programs import Program, RateSet
@@ -20,7 +21,7 @@ from suanli.errors import PermissionDenied, ValidationError
 from suanli.services import programs, registry
 from suanli.store.uow import UnitOfWork
 
-router = APIRouter(tags=["programs"])
+router = APIRouter(tags=["programs"], route_class=RetryingRoute)
 
 Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 Asker = Annotated[

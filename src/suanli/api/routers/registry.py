@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.schemas import MAX_FEN, Body, Currency
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.services import registry
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(tags=["registry"], route_class=RetryingRoute)
 
 Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 MarketWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.PROVIDER))]

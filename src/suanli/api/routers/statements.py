@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.domain.roles import Principal
 from suanli.services import statements
 
-router = APIRouter(tags=["statements"])
+router = APIRouter(tags=["statements"], route_class=RetryingRoute)
 Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 
 

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends
 from pydantic import Field, StrictInt
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.retry import RetryingRoute
 from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.services import tokens
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], route_class=RetryingRoute)
 
 Admin = Annotated[Principal, Depends(authorize(Role.OFFICER))]
 Reader = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.AUDITOR))]
