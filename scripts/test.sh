@@ -10,7 +10,7 @@ scripts/ensure-services.sh
 echo "== ruff"
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
-echo "== mypy --strict (domain, estimate, ledger)"
+echo "== mypy --strict (all of src/suanli)"
 $BIN/mypy
 echo "== pytest: unit, integration on sqlite + postgresql, e2e"
 # The services installed above must be used, not skipped.

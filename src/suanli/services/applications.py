@@ -218,7 +218,8 @@ def apply(
         raise ValidationError("contract.contract_id", "must be 1-128 characters, not padded")
     acting_for(who, tenant_id, "apply")
     tenant = registered_tenant(uow, tenant_id, "tenant_id")
-    facts = {"contract": contract_json(contract), "tier": tier}
+    contract_facts = contract_json(contract)
+    facts: dict[str, Any] = {"contract": contract_facts, "tier": tier}
     asked = (program_id, tenant_id, requested_fen, facts)
     existing = _stored(uow, application_id, asked)
     if existing is not None:
@@ -226,9 +227,9 @@ def apply(
     at = aware_now(now)
     # Other applications on the same cost stack with this one: both programs' rules and the
     # strictest total rate bind (the approval checks again under the tenant's lock).
-    on_cost = stacked_on(uow, tenant_id, facts["contract"], but=application_id, approved_only=False)
+    on_cost = stacked_on(uow, tenant_id, contract_facts, but=application_id, approved_only=False)
     others = [o for o in on_cost if o.program.id != program_id]
-    cost_fen = cost_of(facts["contract"], on_cost)
+    cost_fen = cost_of(contract_facts, on_cost)
     decision = subsidy_for_contract(
         uow, program_id, tenant, replace(contract, amount_fen=cost_fen),
         already_subsidised_this_year_fen=awards.already_awarded(uow, program, tenant_id, at.date()),
@@ -374,9 +375,9 @@ def _approve(
             continue
         first = milestone == "award"
         transfer_id = f"issue:{voucher_id}" if first else _tranche_hold(voucher_id, milestone)
-        paid = awards.pay(uow, limits, transfer_id, account_id, part, pending=not first)
-        if not paid.ok:
-            why = f"{paid.result}: {paid.reason}"
+        moved = awards.pay(uow, limits, transfer_id, account_id, part, pending=not first)
+        if not moved.ok:
+            why = f"{moved.result}: {moved.reason}"
             return ReviewOutcome(ReviewResult.LEDGER_REFUSED, why, app)
         released += part if first else 0
     awards.commit(uow, limits, amount_fen)

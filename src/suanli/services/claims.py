@@ -17,13 +17,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from suanli.domain.registry import check_id
-from suanli.domain.roles import Principal
+from suanli.domain.roles import READ_ALL_ROLES, Principal
 from suanli.domain.subsidy import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import awards, ledger
 from suanli.services.applications import (
-    READ_ALL_ROLES,
     REVIEWERS,
     Decision,
     acting_for,

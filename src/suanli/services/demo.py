@@ -55,7 +55,10 @@ def load_world(engine: Any, path: Path | None = None) -> dict[str, int]:
     """Create the demo world's records (idempotently) through the registry service."""
     world = tomllib.loads((path or data_dir() / "demo" / "world.toml").read_text())
     counts: dict[str, int] = {}
-    for key, kind in (("provider", Provider), ("site", Site), ("offer", Offer), ("tenant", Tenant)):
+    kinds: tuple[tuple[str, type[Any]], ...] = (
+        ("provider", Provider), ("site", Site), ("offer", Offer), ("tenant", Tenant),
+    )  # fmt: skip
+    for key, kind in kinds:
         for raw in world.get(key, []):
             values = {k: as_utc(v) for k, v in raw.items()}
             if "related_parties" in values:

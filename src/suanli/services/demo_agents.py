@@ -19,7 +19,7 @@ HANGZHOU_TENANT, HANGZHOU_VOUCHER = "qiantang-llm", "v-hz-qt-1"  # from the vouc
 # request, tenant, offer, extra flags, fallback, vouchers. Hangzhou's voucher pays its share at
 # the Xixi site its program accredits (and nothing where the fallback lands outside Hangzhou);
 # deepharbor-ai's runs are paid from its wallet.
-JOBS = (
+JOBS: tuple[tuple[str, str, str, list[str], list[str], list[str]], ...] = (
     ("demo-train-910b", TENANT, "bj-zgc-1-910b", [], [], []),
     ("demo-train-h20", TENANT, "sz-qh-1-h20", [], [], []),
     ("demo-train-fallback", HANGZHOU_TENANT, "hz-xx-1-910b",

@@ -39,7 +39,7 @@ def step_exchange(ctx: DemoContext) -> None:
     with UnitOfWork(ctx.engine, read_only=True) as uow:
         q = exchange.quote_for(uow, WHO, _request("demo-quote", allow_export_controlled=False))
     print_quote(q, top=5, out=ctx.console)
-    shown = set()
+    shown: set[str] = set()
     for r in q.refused:
         if r.code not in shown and len(shown) < 3:
             shown.add(r.code)
@@ -48,7 +48,7 @@ def step_exchange(ctx: DemoContext) -> None:
                     ("demo-x-3", {"allowed_origins": ["foreign"]})):  # fmt: skip
         with UnitOfWork(ctx.engine) as uow:
             done = exchange.submit(uow, WHO, exchange.request_from_dict(_request(rid, **kw)))
-        if done.placement is None:
+        if done.placement is None or done.run is None:
             ctx.console.print(f"{rid}: {done.status} {done.reason}", highlight=False)
             continue
         row = done.placement["quote"]

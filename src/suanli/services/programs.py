@@ -111,7 +111,8 @@ def _rates_words(program: Program) -> list[str]:
         ]
     for cls in program.classes:
         rate = cls.rates.domestic if cls.rates.domestic is not None else cls.rates.foreign
-        words.append(f"Applicant class '{cls.id}' ({cls.when.reason}): {percent(rate)}.")
+        shown = percent(rate) if rate is not None else "no rate"
+        words.append(f"Applicant class '{cls.id}' ({cls.when.reason}): {shown}.")
     return words
 
 

@@ -199,9 +199,10 @@ def _proposal(
         return None, others
     # Validated now, as the record it would become, so a reviewer never confirms bad data.
     _validate(uow, dataclasses.replace(current, **proposed))
-    as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in proposed.items()}
-    if isinstance(as_json.get("founded_on"), date):
-        as_json["founded_on"] = as_json["founded_on"].isoformat()
+    as_json: dict[str, Any] = {}
+    for key, value in proposed.items():
+        as_json[key] = (list(value) if isinstance(value, tuple)
+                        else value.isoformat() if isinstance(value, date) else value)  # fmt: skip
     return TenantProposal(current.id, as_json, who.describe(), datetime.now(UTC)), others
 
 

@@ -417,7 +417,7 @@ def _finish(
 
 def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
     catalog = load_catalog()
-    busy = dict(
+    busy: dict[str, int] = dict(
         uow.conn.execute(
             select(runs.c.offer_id, func.count())
             .where(runs.c.status.in_(list(ACTIVE_STATUSES)))
@@ -432,7 +432,7 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
     )
     choices = []
     for o in rows:
-        if as_utc(o.available_until) < now:  # type: ignore[operator]
+        if as_utc(o.available_until) < now:
             continue
         choices.append(
             OfferChoice(
@@ -440,7 +440,7 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
                 o.accelerator_id,
                 catalog.get(o.accelerator_id).origin,
                 o.price_fen_per_accel_hour,
-                o.count - int(busy.get(o.id, 0)),
+                int(o._mapping["count"]) - busy.get(o.id, 0),
             )
         )
     return choices
@@ -505,11 +505,13 @@ def _reserve_fallback(
     """Reserve from now on the first offer of the step, in the policy's order, with room for
     the attempt; if none has, the attempt waits for the first one (and the reason)."""
     left, chosen = list(choices), first
-    while chosen is not None:
+    candidate: OfferChoice | None = chosen
+    while candidate is not None:
+        chosen = candidate
         if _reserve_now(uow, attempt, chosen.offer_id, spec):
             return chosen, ""
         left = [c for c in left if c.offer_id != chosen.offer_id]
-        chosen = choose_fallback(step, failed, spec.accelerators, left)
+        candidate = choose_fallback(step, failed, spec.accelerators, left)
     return first, (
         f"{WAITING}: no offer for step '{step}' has {spec.accelerators} accelerators free for "
         f"{spec.time_limit_s} s now; queued on {first.offer_id} until a reservation fits"

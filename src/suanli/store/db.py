@@ -64,5 +64,5 @@ T = TypeVar("T")
 def as_utc(value: T) -> T:
     """SQLite hands datetimes back naive; they were stored as UTC. Other values pass through."""
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # type: ignore[return-value]
+        return value.replace(tzinfo=UTC)
     return value

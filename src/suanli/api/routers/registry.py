@@ -94,7 +94,7 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
     def read(record_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
         return _out(registry.get(uow, who, kind, record_id))
 
-    def patch(record_id: str, changes: dict[str, Any], uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
+    def patch(record_id: str, changes: dict[str, Any], uow: UoW, who: writer) -> dict[str, Any]:
         current = _out(registry.get(uow, who, kind, record_id))
         stored = {
             k: list(v) if isinstance(v, tuple) else v
@@ -112,7 +112,7 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
             out["proposal"] = _proposal_out(registry.proposal(uow, who, record_id))
         return out
 
-    def retire(record_id: str, uow: UoW, who: writer) -> dict[str, Any]:  # type: ignore[valid-type]
+    def retire(record_id: str, uow: UoW, who: writer) -> dict[str, Any]:
         return _out(registry.retire(uow, who, kind, record_id))
 
     router.add_api_route(

@@ -33,7 +33,7 @@ def _account(row: Any) -> Account:
         posted_credits=int(m["posted_credits"]),
         pending_debits=int(m["pending_debits"]),
         pending_credits=int(m["pending_credits"]),
-        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
+        created_at=as_utc(m["created_at"]),
     )
 
 
@@ -51,7 +51,7 @@ def _transfer(row: Any) -> Transfer:
         timeout_s=m["timeout_s"],
         timeout_at=as_utc(m["timeout_at"]),
         memo=m["memo"],
-        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
+        created_at=as_utc(m["created_at"]),
         resolved_at=as_utc(m["resolved_at"]),
     )
 
