@@ -31,7 +31,7 @@ from suanli.agent.backends.base import Backend  # noqa: E402
 from suanli.agent.backends.local import LocalBackend  # noqa: E402
 from suanli.agent.backends.slurm import SlurmBackend  # noqa: E402
 from suanli.api.app import create_app  # noqa: E402
-from suanli.services.demo import load_world  # noqa: E402
+from suanli.services.world import load_world  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
 

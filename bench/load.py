@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))  # for tests.pg_server
 from suanli.domain.registry import Site, Tenant  # noqa: E402
 from suanli.domain.roles import SYSTEM  # noqa: E402
 from suanli.services import registry, settlement, tokens  # noqa: E402
-from suanli.services.demo import load_world  # noqa: E402
+from suanli.services.world import load_world  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
 from suanli.store.uow import UnitOfWork  # noqa: E402

@@ -10,6 +10,8 @@ scripts/ensure-services.sh
 echo "== ruff"
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
+echo "== lint-imports (the layer contract in .importlinter)"
+$BIN/lint-imports
 echo "== mypy --strict (all of src/suanli)"
 $BIN/mypy
 echo "== pytest: unit, integration on sqlite + postgresql, e2e"

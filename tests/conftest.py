@@ -141,7 +141,7 @@ def api(engine: Engine) -> ApiClient:
 @pytest.fixture
 def world(engine: Engine) -> Engine:
     """The demo world loaded into the test database."""
-    from suanli.services.demo import load_world
+    from suanli.services.world import load_world
 
     load_world(engine)
     return engine

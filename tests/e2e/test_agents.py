@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from suanli.domain.jobs import cost_fen
 from suanli.services import runs
-from suanli.services.demo import load_world
+from suanli.services.world import load_world
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
 from suanli.store.tables.ledger import ledger_transfers as transfers

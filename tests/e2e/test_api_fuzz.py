@@ -30,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from suanli.api.app import create_app
-from suanli.services.demo import load_world
 from suanli.services.tokens import create_token
+from suanli.services.world import load_world
 from suanli.store.db import make_engine
 from suanli.store.tables import metadata
 from suanli.store.uow import UnitOfWork

@@ -38,8 +38,8 @@ from sqlalchemy import Engine, select
 from suanli.api.app import create_app
 from suanli.domain.roles import ORG_BOUND_ROLES, READ_ALL_ROLES, Role
 from suanli.services import ledger, settlement
-from suanli.services.demo import load_world
 from suanli.services.tokens import create_token
+from suanli.services.world import load_world
 from suanli.store.db import make_engine
 from suanli.store.tables.ledger import ledger_transfers
 from suanli.store.uow import UnitOfWork

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from suanli.cli import app
 from suanli.services import ledger
-from suanli.services.demo import load_world
+from suanli.services.world import load_world
 from suanli.store.uow import UnitOfWork
 
 runner = CliRunner()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
-from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
+from suanli.tables import print_statement
 
 app = typer.Typer(help="The site agent: lease runs, run them on the site's backend, report.")
 
@@ -102,26 +100,6 @@ def statement(
         print_json(result)
     else:
         print_statement(result)
-
-
-def print_statement(result: dict[str, Any], console_: Console = console) -> None:
-    table = Table(title=f"Statement {result['party']} {result['month']}")
-    for col in ("run", "accelerator", "exit", "accel-s", "billed", "voucher", "wallet"):
-        table.add_column(col)
-    for line in result["lines"]:
-        table.add_row(
-            line["run_id"],
-            line["accelerator_id"],
-            line["exit_class"],
-            f"{line['accelerator_seconds']:.1f}",
-            *(str(Money(line[k], line["currency"])) for k in _MONEY),
-        )
-    currency = result["lines"][0]["currency"] if result["lines"] else "CNY"
-    table.add_row("total", "", "", "", *(str(Money(result["totals"][k], currency)) for k in _MONEY))
-    console_.print(table)
-
-
-_MONEY = ("billed_fen", "voucher_fen", "wallet_fen")
 
 
 def register(root: typer.Typer) -> None:

@@ -16,11 +16,11 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
-from suanli.api.routers.programs import ContractIn
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
+from suanli.schemas.programs import ContractIn
 from suanli.services import applications as apps
 from suanli.services import claims, ledger
 

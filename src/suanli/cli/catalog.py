@@ -5,8 +5,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from suanli.api.routers.catalog import accelerator_json
 from suanli.cli.common import console, handle_errors, print_json
+from suanli.schemas.views import accelerator_json
 from suanli.services.catalog import get_accelerator, load_catalog
 
 app = typer.Typer(help="The accelerator catalog: sourced specs, origin, export status.")

@@ -105,7 +105,7 @@ def demo(
     port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
 ) -> None:
     """Build a fresh demo database, load the catalog and a demo world, and tour the product."""
-    from suanli.services.demo import run_demo
+    from suanli.demo import run_demo
 
     url = run_demo(console, port=port)
     if serve_after:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,7 +19,7 @@ from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
 from suanli.placement.trace import read_trace
 from suanli.services import batch_placement, exchange, simulation
-from suanli.services.quotes import Quote
+from suanli.tables import print_quote
 
 
 @handle_errors
@@ -129,22 +128,6 @@ Deadline = Annotated[str | None, typer.Option(help="ISO time with zone")]
 
 def _money_text(fen: int, currency: str) -> str:
     return str(Money(fen, currency))
-
-
-def print_quote(q: Quote, top: int = 10, out: Console | None = None) -> None:
-    table = Table(title=f"Quote {q.request_id} by {q.objective}")
-    for col in ("offer", "origin", "chips", "accel-h p10–p90", "cost", "subsidy", "net", "kWh",
-                "start"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("offer", "origin") else "right")
-    for r in q.rows[:top]:
-        table.add_row(
-            r.offer_id, r.origin, str(r.count),
-            f"{r.accelerator_hours_p10:,.0f}–{r.accelerator_hours_p90:,.0f}",
-            _money_text(r.cost_fen, r.currency), _money_text(r.subsidy_fen, r.currency),
-            _money_text(r.net_fen, r.currency),
-            "—" if r.energy_kwh is None else f"{r.energy_kwh:,.0f}", f"{r.start:%m-%d %H:%M}",
-        )  # fmt: skip
-    (out or console).print(table)
 
 
 @handle_errors

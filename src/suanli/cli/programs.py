@@ -10,13 +10,20 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
-from suanli.api.routers.programs import SubsidyIn, decide, decision_json, program_json
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.domain.subsidy import percent
 from suanli.errors import ValidationError
-from suanli.services.programs import check_program_file, explain, get_program, load_programs
+from suanli.schemas.programs import SubsidyIn
+from suanli.schemas.views import decision_json, program_json
+from suanli.services.programs import (
+    check_program_file,
+    decide_subsidy,
+    explain,
+    get_program,
+    load_programs,
+)
 
 app = typer.Typer(help="Subsidy programs declared as files under data/programs/.")
 
@@ -106,10 +113,10 @@ def subsidy(
     if by_file and not body.contract.provider_city:  # resolve the provider from the registry
         by_file = False
     if by_file:
-        decision = decide(None, SYSTEM, body)
+        decision = decide_subsidy(None, SYSTEM, **body.question())
     else:
         with unit_of_work() as uow:
-            decision = decide(uow, SYSTEM, body)
+            decision = decide_subsidy(uow, SYSTEM, **body.question())
     if as_json:
         print_json(decision_json(decision))
         return

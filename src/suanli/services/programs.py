@@ -19,6 +19,7 @@ from suanli.domain.catalog import Accelerator
 from suanli.domain.money import Money
 from suanli.domain.programs import Program, check_required_known, parse_program
 from suanli.domain.registry import Provider, Tenant
+from suanli.domain.roles import Principal, Role
 from suanli.domain.subsidy import (
     AWARD,
     Contract,
@@ -30,8 +31,9 @@ from suanli.domain.subsidy import (
     percent,
     probe,
 )
-from suanli.errors import NotFoundError, ValidationError
+from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.paths import data_dir
+from suanli.services import registry
 from suanli.services.catalog import load_catalog
 from suanli.services.rules import compile_rule
 from suanli.store.repositories import registry as repo
@@ -239,4 +241,37 @@ def subsidy_for_purchase(
     return compute_purchase_subsidy(
         program, applicant, purchase, acc,
         already_subsidised_this_year_fen=already_subsidised_this_year_fen,
+    )  # fmt: skip
+
+
+def decide_subsidy(
+    uow: UnitOfWork | None,
+    who: Principal,
+    *,
+    program_id: str,
+    contract: Contract,
+    tenant_id: str | None,
+    tenant: Tenant | None,
+    already_subsidised_this_year_fen: int = 0,
+    other_subsidies_fen: int = 0,
+    other_programs: Sequence[str] = (),
+    milestones: frozenset[str] = frozenset({"award"}),
+    tier: str | None = None,
+) -> SubsidyDecision:
+    """What a program pays a tenant on one contract: the tenant by id from the registry (read
+    rights apply; needs a database) or by its facts inline (a tenant asks only of itself)."""
+    if (tenant_id is None) == (tenant is None):
+        raise ValidationError("tenant_id", "give either tenant_id or tenant")
+    if tenant_id is not None:
+        if uow is None:
+            raise ValidationError("tenant_id", "needs a database; give the tenant's facts inline")
+        tenant = registry.get(uow, who, Tenant, tenant_id)
+    assert tenant is not None
+    if who.role == Role.TENANT and tenant.id != who.org_id:
+        raise PermissionDenied("a tenant may only ask about itself")
+    return subsidy_for_contract(
+        uow, program_id, tenant, contract,
+        already_subsidised_this_year_fen=already_subsidised_this_year_fen,
+        other_subsidies_fen=other_subsidies_fen, other_programs=other_programs,
+        milestones=milestones, tier=tier,
     )  # fmt: skip

@@ -9,11 +9,11 @@ from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Path
-from suanli.api.schemas import Text as Detail
 from suanli.domain.exchange import JobRequest
 from suanli.domain.jobs import JobSpec
 from suanli.domain.roles import Principal, Role
+from suanli.schemas.base import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Path
+from suanli.schemas.base import Text as Detail
 from suanli.services import agent_protocol, exchange, runs
 
 router = APIRouter(tags=["runs"], route_class=RetryingRoute)

@@ -15,11 +15,11 @@ from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.api.routers.programs import ContractIn
-from suanli.api.schemas import Body, Currency, Fen, PositiveFen, Ref, Text
 from suanli.domain.roles import Principal, Role
 from suanli.domain.vouchers import Application, Voucher
 from suanli.ledger.model import Balance
+from suanli.schemas.base import Body, Currency, Fen, PositiveFen, Ref, Text
+from suanli.schemas.programs import ContractIn
 from suanli.services import applications as apps
 from suanli.services import claims, ledger
 

@@ -6,35 +6,10 @@ from fastapi import APIRouter, Depends
 
 from suanli.api.deps import ALL_ROLES, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.domain.catalog import Accelerator
+from suanli.schemas.views import accelerator_json
 from suanli.services.catalog import get_accelerator, load_catalog
 
 router = APIRouter(prefix="/accelerators", tags=["catalog"], route_class=RetryingRoute)
-
-
-def accelerator_json(acc: Accelerator) -> dict[str, Any]:
-    return {
-        "id": acc.id,
-        "vendor": acc.vendor,
-        "model": acc.model,
-        "origin": acc.origin,
-        "china_specific": acc.china_specific,
-        "year": acc.year,
-        "aliases": list(acc.aliases),
-        "precisions": sorted(acc.precisions),
-        "figures": {
-            name: {"value": fig.value, "confidence": fig.confidence, "note": fig.note}
-            for name, fig in acc.figures.items()
-        },
-        "export_control": {
-            "status": acc.export_control.status,
-            "as_of": acc.export_control.as_of.isoformat() if acc.export_control.as_of else None,
-            "note": acc.export_control.note,
-        },
-        "confidence": acc.confidence,
-        "sources": list(acc.sources),
-        "notes": acc.notes,
-    }
 
 
 @router.get("", dependencies=[Depends(authorize(*ALL_ROLES))])

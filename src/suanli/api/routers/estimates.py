@@ -14,10 +14,10 @@ from pydantic import Field
 
 from suanli.api.deps import READ_ONLY, UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ValidationError
 from suanli.estimate.workload import Workload
+from suanli.schemas.base import Body
 from suanli.services import estimates
 from suanli.services.catalog import load_catalog
 

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from suanli.api.deps import READ_ONLY, UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.api.schemas import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Fen, Path, Ref
 from suanli.domain.roles import Principal, Role
+from suanli.schemas.base import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Fen, Path, Ref
 from suanli.services import batch_placement, exchange
 
 router = APIRouter(tags=["exchange"], route_class=RetryingRoute)

@@ -11,8 +11,8 @@ from pydantic import Field, StrictInt
 
 from suanli.api.deps import UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.api.schemas import Body
 from suanli.domain.roles import Principal, Role
+from suanli.schemas.base import Body
 from suanli.services import tokens
 
 router = APIRouter(tags=["tokens"], route_class=RetryingRoute)

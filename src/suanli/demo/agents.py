@@ -54,8 +54,8 @@ def step_agents(ctx: Any) -> None:
     from suanli.agent.backends.local import LocalBackend
     from suanli.agent.loop import Agent, AgentApi
     from suanli.api.app import in_process_client
-    from suanli.cli.agent import print_statement
     from suanli.services.tokens import create_token
+    from suanli.tables import print_statement
 
     ctx.section("Site agents: real jobs, a fallback, settlement")
     _fund(ctx.engine)

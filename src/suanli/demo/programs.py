@@ -19,7 +19,7 @@ from suanli.store.repositories import registry as repo
 from suanli.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from suanli.services.demo import DemoContext
+    from suanli.demo.context import DemoContext
 
 HOURS = 1_000  # accelerator-hours bought on each offer
 

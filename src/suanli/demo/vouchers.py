@@ -18,7 +18,7 @@ from suanli.services import claims, ledger, registry
 from suanli.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from suanli.services.demo import DemoContext
+    from suanli.demo.context import DemoContext
 
 REVIEWER = Principal(Role.REVIEWER, None, "demo-reviewer")
 # (application, program, tenant, provider, accelerator, contract fen, asked fen, decision)

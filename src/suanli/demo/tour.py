@@ -5,68 +5,29 @@ Each capability adds a step to ``STEPS``; ``run_demo`` plays them in order again
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from suanli.demo.agents import step_agents
+from suanli.demo.context import DemoContext, Step
+from suanli.demo.estimates import step_estimates
+from suanli.demo.exchange import step_exchange
+from suanli.demo.ledger import step_ledger
+from suanli.demo.programs import step_programs
+from suanli.demo.vouchers import step_vouchers
 from suanli.domain.money import Money
-from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.registry import Offer, Site
 from suanli.domain.roles import SYSTEM
-from suanli.paths import data_dir, var_dir
+from suanli.paths import var_dir
 from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
-from suanli.services.demo_agents import step_agents
-from suanli.services.demo_estimates import step_estimates
-from suanli.services.demo_exchange import step_exchange
-from suanli.services.demo_ledger import step_ledger
-from suanli.services.demo_programs import step_programs
-from suanli.services.demo_vouchers import step_vouchers
-from suanli.store.db import as_utc, make_engine
+from suanli.services.world import load_world
+from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
 from suanli.store.uow import UnitOfWork
-
-
-@dataclass
-class DemoContext:
-    console: Console
-    engine: Any
-    url: str
-    port: int
-    tokens: dict[str, str] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
-    sections: int = 0
-
-    def section(self, title: str) -> None:
-        """Start the next numbered section of the tour."""
-        self.sections += 1
-        self.console.rule(f"[bold]{self.sections}. {title}")
-
-
-Step = Callable[[DemoContext], None]
-
-
-def load_world(engine: Any, path: Path | None = None) -> dict[str, int]:
-    """Create the demo world's records (idempotently) through the registry service."""
-    world = tomllib.loads((path or data_dir() / "demo" / "world.toml").read_text())
-    counts: dict[str, int] = {}
-    kinds: tuple[tuple[str, type[Any]], ...] = (
-        ("provider", Provider), ("site", Site), ("offer", Offer), ("tenant", Tenant),
-    )  # fmt: skip
-    for key, kind in kinds:
-        for raw in world.get(key, []):
-            values = {k: as_utc(v) for k, v in raw.items()}
-            if "related_parties" in values:
-                values["related_parties"] = tuple(values["related_parties"])
-            with UnitOfWork(engine) as uow:
-                registry.create(uow, SYSTEM, kind(**values))
-            counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 def step_catalog(ctx: DemoContext) -> None:

@@ -12,7 +12,7 @@ from suanli.services import batch_placement, exchange, settlement
 from suanli.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from suanli.services.demo import DemoContext
+    from suanli.demo.context import DemoContext
 
 TENANT = "qiantang-llm"
 VOUCHER = "v-hz-qt-1"  # issued by the vouchers step: Hangzhou pays 30 % domestic, 20 % other
@@ -30,7 +30,7 @@ def _request(rid: str, **kw: Any) -> dict[str, Any]:
 
 
 def step_exchange(ctx: DemoContext) -> None:
-    from suanli.cli.exchange import print_quote
+    from suanli.tables import print_quote
 
     ctx.section("Exchange: a quote with a voucher, online and batch placement")
     with UnitOfWork(ctx.engine) as uow:

@@ -13,7 +13,7 @@ from suanli.services.estimates import OfferEstimate, estimate_all_offers
 from suanli.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from suanli.services.demo import DemoContext
+    from suanli.demo.context import DemoContext
 
 DEMO_WORKLOAD = Workload("finetune", 7, tokens_b=20, seq_len=4096)
 

@@ -11,7 +11,7 @@ from suanli.services import ledger
 from suanli.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from suanli.services.demo import DemoContext
+    from suanli.demo.context import DemoContext
 
 ISSUER, BUDGET, ESCROW = "ledger-demo:issuer", "ledger-demo:budget", "ledger-demo:escrow"
 
