@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -46,6 +46,14 @@ from suanli.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from suanli.ledger.model import Balance, TransferOutcome
 from suanli.services import awards, ledger
 from suanli.services.catalog import load_catalog
+from suanli.services.common import (
+    acting_for,
+    aware_now,
+    check_decision,
+    positive_fen,
+    registered_tenant,
+    same_decision,
+)
 from suanli.services.programs import get_program, rate_for_contract, subsidy_for_contract
 from suanli.services.settlement import receivable_account
 from suanli.store.repositories import registry as registry_repo
@@ -68,38 +76,6 @@ class ReviewOutcome:
     @property
     def ok(self) -> bool:
         return self.result.ok
-
-
-def aware_now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValidationError("now", "must be timezone-aware")
-    return now
-
-
-def positive_fen(field: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(field, f"must be a whole number of fen, got {value!r}")
-    if value <= 0:
-        raise ValidationError(field, f"must be positive, got {value}")
-    if value >= 2**62:
-        raise ValidationError(field, f"{value} is too large")
-    return value
-
-
-def acting_for(who: Principal, org_id: str, what: str) -> None:
-    """Tenants act only for themselves; officers for anyone; no one else writes here."""
-    if who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == org_id):
-        return
-    raise PermissionDenied(f"{who.role} may not {what} for {org_id}")
-
-
-def registered_tenant(uow: UnitOfWork, tenant_id: str, field: str) -> Tenant:
-    tenant = registry_repo.get(uow.conn, Tenant, tenant_id)
-    if tenant is None or tenant.retired_at is not None:
-        raise ValidationError(field, f"unknown tenant {tenant_id!r}")
-    return tenant
 
 
 def contract_json(contract: Contract) -> dict[str, Any]:
@@ -269,24 +245,6 @@ def _stored(uow: UnitOfWork, application_id: str, asked: tuple[Any, ...]) -> App
     if (existing.program_id, existing.tenant_id, existing.requested_fen, existing.facts) == asked:
         return existing
     raise ConflictError(f"application {application_id} exists with other content")
-
-
-def check_decision(decision: str, amount_fen: int | None, reason: str) -> None:
-    if decision not in ("approve", "reject"):
-        raise ValidationError("decision", "must be 'approve' or 'reject'")
-    if decision == "approve" and amount_fen is not None:
-        positive_fen("amount_fen", amount_fen)
-    if decision == "reject" and not reason.strip():
-        raise ValidationError("reason", "a rejection needs a reason")
-
-
-def same_decision(
-    status: Status, approved_fen: int | None, stored_reason: str, decision: str,
-    amount_fen: int | None, reason: str,
-) -> bool:  # fmt: skip
-    if decision == "approve":
-        return status is Status.APPROVED and amount_fen in (None, approved_fen)
-    return status is Status.REJECTED and stored_reason == reason.strip()
 
 
 def review(

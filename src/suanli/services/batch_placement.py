@@ -33,9 +33,9 @@ from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Pool, Request
 from suanli.placement.policy import Policy
 from suanli.services import exchange
-from suanli.services.applications import registered_tenant
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
+from suanli.services.common import registered_tenant
 from suanli.services.quotes import QuoteRow, live_offers, quote, tenant_vouchers
 from suanli.store.repositories.vouchers import lock_tenant
 from suanli.store.tables.exchange import job_requests, reservations

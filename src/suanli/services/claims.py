@@ -22,16 +22,14 @@ from suanli.domain.subsidy import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import awards, ledger
-from suanli.services.applications import (
-    REVIEWERS,
-    Decision,
+from suanli.services.applications import REVIEWERS, Decision, verdicts_json
+from suanli.services.common import (
     acting_for,
     aware_now,
     check_decision,
     positive_fen,
     registered_tenant,
     same_decision,
-    verdicts_json,
 )
 from suanli.services.programs import subsidy_for_purchase
 from suanli.services.settlement import wallet_account

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.services import runs
-from suanli.services.applications import acting_for, registered_tenant
 from suanli.services.capacity import reserve
+from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import (
     Quote,
     QuoteRow,
@@ -54,10 +54,6 @@ from suanli.store.tables.exchange import job_requests, placements, reservations
 from suanli.store.tables.foundation import offers, sites
 from suanli.store.tables.vouchers import program_budgets
 from suanli.store.uow import UnitOfWork
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -388,7 +384,7 @@ def submit(
         if stored.body != request_to_dict(request):
             raise ConflictError(f"request {request.id} exists with other content")
         return _replay(uow, stored)
-    now = now or _now()
+    now = now or aware_now()
     if request.mode == "batch":
         tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
         tenant_vouchers(uow, who, request, tenant, now)  # refuse unusable vouchers now
@@ -415,7 +411,7 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
         raise NotFoundError("request", request_id)
     acting_for(who, stored.tenant_id, "cancel requests")
     if stored.status != "cancelled":
-        now = _now()
+        now = aware_now()
         uow.conn.execute(
             update(reservations)
             .where(reservations.c.request_id == request_id, reservations.c.status == "active")

@@ -29,7 +29,7 @@ amount stays held until ``expire_pending`` releases it, which ``suanli ledger ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from suanli.domain.roles import READ_ALL_ROLES, Principal
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
@@ -54,18 +54,11 @@ from suanli.ledger.rules import (
     valid_kind,
     valid_timeout,
 )
+from suanli.services.common import aware_now
 from suanli.store.repositories import ledger as repo
 from suanli.store.uow import UnitOfWork
 
 MAX_MEMO_CHARS = 500
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValidationError("now", "must be timezone-aware")
-    return now
 
 
 def open_account(
@@ -83,7 +76,7 @@ def open_account(
     valid_currency("currency", currency)
     if owner_id is not None:
         valid_id("owner_id", owner_id)
-    wanted = Account(account_id, account_kind, currency, owner_id, 0, 0, 0, 0, _now(now))
+    wanted = Account(account_id, account_kind, currency, owner_id, 0, 0, 0, 0, aware_now(now))
     existing = repo.get_account(uow.conn, account_id)
     if existing is None and repo.insert_account(uow.conn, wanted):
         return wanted
@@ -150,7 +143,7 @@ def transfer(
         if stored is not None:
             return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
         return refusal
-    at = _now(now)
+    at = aware_now(now)
     new = Transfer(
         id=transfer_id,
         kind=kind,
@@ -207,14 +200,14 @@ def post_pending(
     """Post ``amount_minor`` (at most the hold; None = all of it) and release the rest."""
     if amount_minor is not None:
         valid_amount("amount_minor", amount_minor)
-    return _resolve(uow, transfer_id, pending_id, TransferKind.POST, amount_minor, _now(now))
+    return _resolve(uow, transfer_id, pending_id, TransferKind.POST, amount_minor, aware_now(now))
 
 
 def void_pending(
     uow: UnitOfWork, transfer_id: str, pending_id: str, *, now: datetime | None = None
 ) -> TransferOutcome:
     """Release a hold entirely."""
-    return _resolve(uow, transfer_id, pending_id, TransferKind.VOID, None, _now(now))
+    return _resolve(uow, transfer_id, pending_id, TransferKind.VOID, None, aware_now(now))
 
 
 _ALREADY = {
@@ -307,7 +300,7 @@ def _apply_resolution(
 
 def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
     """Release every open hold whose timeout has passed; return how many."""
-    at = _now(now)
+    at = aware_now(now)
     due = repo.holds_due(uow.conn, at)
     if not due:
         return 0

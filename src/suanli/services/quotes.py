@@ -49,9 +49,10 @@ from suanli.errors import ValidationError
 from suanli.estimate.api import Estimate, Infeasible, estimate_checked, fixed_size
 from suanli.estimate.mfu import MfuModel
 from suanli.services import ledger
-from suanli.services.applications import acting_for, registered_tenant, usable_voucher
+from suanli.services.applications import usable_voucher
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
+from suanli.services.common import acting_for, registered_tenant
 from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
 from suanli.services.rules import facts_read

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -42,6 +42,7 @@ from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import capacity, ledger, settlement
 from suanli.services.catalog import load_catalog
+from suanli.services.common import aware_now
 from suanli.services.programs import load_programs
 from suanli.services.quotes import offer_decision, refused_by_program
 from suanli.store.db import as_utc
@@ -53,10 +54,6 @@ from suanli.store.tables.runs import run_usage, runs
 from suanli.store.uow import UnitOfWork
 
 MIN_LEASE_S, MAX_LEASE_S = 1, 3600
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +172,7 @@ def enqueue_run(
             exit_detail="",
             cancel_requested=0,
             holds=held.holds,
-            created_at=_now(),
+            created_at=aware_now(),
         )
     )
     return Enqueued(get_run(uow, run_id))
@@ -189,7 +186,7 @@ def expire_leases(uow: UnitOfWork, site_id: str | None = None) -> int:
     stmt = (
         update(runs)
         .where(runs.c.status.in_([RunStatus.LEASED, RunStatus.RUNNING]))
-        .where(runs.c.lease_expires_at < _now())
+        .where(runs.c.lease_expires_at < aware_now())
         .values(status=RunStatus.QUEUED, lease_id=None, lease_owner=None, lease_expires_at=None)
     )
     if site_id is not None:
@@ -227,7 +224,7 @@ def lease_next(
             status=RunStatus.LEASED,
             lease_id=lease_id,
             lease_owner=agent_id,
-            lease_expires_at=_now() + timedelta(seconds=lease_s),
+            lease_expires_at=aware_now() + timedelta(seconds=lease_s),
             leases=row.leases + 1,
         )
     )
@@ -258,7 +255,7 @@ def _ready() -> Any:
 
 
 def _reserve_now(uow: UnitOfWork, run: Any, offer_id: str, spec: JobSpec) -> bool:
-    now = _now()
+    now = aware_now()
     return (
         capacity.reserve(
             uow,
@@ -294,7 +291,7 @@ def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> dict[str, Any]:
         run["lease_id"] != lease_id
         or run["status"] not in (RunStatus.LEASED, RunStatus.RUNNING)
         or expires is None
-        or expires < _now()
+        or expires < aware_now()
     ):
         raise ConflictError(f"lease {lease_id} on run {run_id} is stale")
     return run
@@ -304,7 +301,7 @@ def heartbeat(uow: UnitOfWork, run_id: str, lease_id: str, lease_s: float) -> di
     if not MIN_LEASE_S <= lease_s <= MAX_LEASE_S:
         raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
     run = _leased(uow, run_id, lease_id)
-    expires = _now() + timedelta(seconds=lease_s)
+    expires = aware_now() + timedelta(seconds=lease_s)
     uow.conn.execute(update(runs).where(runs.c.id == run_id).values(lease_expires_at=expires))
     return {"lease_expires_at": expires, "cancel_requested": run["cancel_requested"]}
 
@@ -317,7 +314,7 @@ def report_status(
     run = _leased(uow, run_id, lease_id)
     values: dict[str, Any] = {"status": RunStatus.RUNNING, "exit_detail": detail}
     if run["started_at"] is None:
-        values["started_at"] = _now()
+        values["started_at"] = aware_now()
     uow.conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
     return get_run(uow, run_id)
 
@@ -357,7 +354,7 @@ def report_usage(
             raise ConflictError(f"usage {run_id}#{seq} exists with other content")
         return dict(stored._mapping)
     _leased(uow, run_id, lease_id)
-    uow.conn.execute(insert(run_usage).values(**record, reported_at=_now()))
+    uow.conn.execute(insert(run_usage).values(**record, reported_at=aware_now()))
     return record
 
 
@@ -392,7 +389,7 @@ def _finish(
     )
     cost = cost_fen(run["price_fen_per_accel_hour"], accelerator_s)
     settled = settlement.settle(uow, run["id"], run["holds"], cost, run["voucher"].get("rate", "0"))
-    now = _now()
+    now = aware_now()
     values: dict[str, Any] = {
         "status": FINAL_STATUS[klass],
         "exit_class": klass,
@@ -424,7 +421,7 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
             .group_by(runs.c.offer_id)
         ).all()
     )
-    now = _now()
+    now = aware_now()
     rows = uow.conn.execute(
         select(offers)
         .join(sites, sites.c.id == offers.c.site_id)
@@ -466,7 +463,7 @@ def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
     waiting = ""
     reserving = capacity.request_reserves(uow, run["request_id"])
     if reserving:
-        capacity.release(uow, run["id"], _now())
+        capacity.release(uow, run["id"], aware_now())
     savepoint = uow.conn.begin_nested()  # a refused hold leaves no reservation behind
     if reserving:
         chosen, waiting = _reserve_fallback(uow, attempt, step, failed, spec, choices, chosen)
@@ -562,7 +559,7 @@ def _program_refuses(
     assert tenant is not None and provider is not None
     hours = spec.accelerators * spec.time_limit_s / 3600
     amount = hold_fen(offer.price_fen_per_accel_hour, spec)
-    d = offer_decision(program, tenant, provider, acc, hours, amount, _now().date())
+    d = offer_decision(program, tenant, provider, acc, hours, amount, aware_now().date())
     if d.eligible:
         return ""
     return f"{program.id} pays nothing on {offer.id}: {refused_by_program(d)}; the wallet pays"

@@ -1,0 +1,63 @@
+"""What every use case shares: the time, who acts for whom, and the checks of a decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from suanli.domain.registry import Tenant
+from suanli.domain.roles import Principal, Role
+from suanli.domain.vouchers import Status
+from suanli.errors import PermissionDenied, ValidationError
+from suanli.store.repositories import registry as registry_repo
+from suanli.store.uow import UnitOfWork
+
+
+def aware_now(now: datetime | None = None) -> datetime:
+    """Now in UTC, or the caller's time if it carries a zone (tests, replays)."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValidationError("now", "must be timezone-aware")
+    return now
+
+
+def positive_fen(field: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"must be a whole number of fen, got {value!r}")
+    if value <= 0:
+        raise ValidationError(field, f"must be positive, got {value}")
+    if value >= 2**62:
+        raise ValidationError(field, f"{value} is too large")
+    return value
+
+
+def acting_for(who: Principal, org_id: str, what: str) -> None:
+    """Tenants act only for themselves; officers for anyone; no one else writes here."""
+    if who.role == Role.OFFICER or (who.role == Role.TENANT and who.org_id == org_id):
+        return
+    raise PermissionDenied(f"{who.role} may not {what} for {org_id}")
+
+
+def registered_tenant(uow: UnitOfWork, tenant_id: str, field: str) -> Tenant:
+    tenant = registry_repo.get(uow.conn, Tenant, tenant_id)
+    if tenant is None or tenant.retired_at is not None:
+        raise ValidationError(field, f"unknown tenant {tenant_id!r}")
+    return tenant
+
+
+def check_decision(decision: str, amount_fen: int | None, reason: str) -> None:
+    if decision not in ("approve", "reject"):
+        raise ValidationError("decision", "must be 'approve' or 'reject'")
+    if decision == "approve" and amount_fen is not None:
+        positive_fen("amount_fen", amount_fen)
+    if decision == "reject" and not reason.strip():
+        raise ValidationError("reason", "a rejection needs a reason")
+
+
+def same_decision(
+    status: Status, approved_fen: int | None, stored_reason: str, decision: str,
+    amount_fen: int | None, reason: str,
+) -> bool:  # fmt: skip
+    if decision == "approve":
+        return status is Status.APPROVED and amount_fen in (None, approved_fen)
+    return status is Status.REJECTED and stored_reason == reason.strip()
