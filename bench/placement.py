@@ -18,22 +18,18 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from suanli.domain.exchange import Busy, JobRequest
+from suanli.domain.quotes import EXPLAIN_TOP, quote_offers
 from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.subsidy_plan import OfferView, VoucherView, clear_rule_cache
 from suanli.estimate.workload import Workload
 from suanli.placement import synthetic
 from suanli.placement.check import violations
 from suanli.placement.greedy import fifo, greedy
 from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Solution
+from suanli.services.catalog import load_catalog
 from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
-from suanli.services.quotes import (
-    EXPLAIN_TOP,
-    OfferView,
-    VoucherView,
-    clear_rule_cache,
-    quote_offers,
-)
 
 SHANGHAI = "shanghai-2025"
 
@@ -100,6 +96,7 @@ def quote_ms(
         v.offer.id: [Busy(now, now + timedelta(hours=8), v.offer.count // 2)] for v in views[::10]
     }
     model = default_model()
+    catalog = load_catalog()
     times = []
     for _ in range(samples):
         params = float(rng.choice([1, 7, 13, 34, 70]))
@@ -108,8 +105,8 @@ def quote_ms(
         if cold:  # the tenant's first quote of the day: no program decisions to reuse
             clear_rule_cache()
         started = time.perf_counter()
-        q = quote_offers(request, views, tenant, vouchers, busy, now, model=model,
-                         fast_subsidy=fast)  # fmt: skip
+        q = quote_offers(request, views, tenant, vouchers, busy, now, catalog=catalog,
+                         model=model, fast_subsidy=fast)  # fmt: skip
         for row in q.rows[:EXPLAIN_TOP]:
             row.subsidy_lines  # noqa: B018  (written when first read)
         times.append((time.perf_counter() - started) * 1000)

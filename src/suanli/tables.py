@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli.domain.money import Money
-from suanli.services.quotes import Quote
+from suanli.domain.quotes import Quote
 
 
 def _money_text(fen: int, currency: str) -> str:

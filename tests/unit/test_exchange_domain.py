@@ -9,13 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suanli.domain.exchange import Busy, JobRequest, earliest_start, fits, peak_use
+from suanli.domain.programs import facts_read
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.subsidy import Contract, compute_subsidy
+from suanli.domain.subsidy_plan import OfferView, VoucherView, _limit, _Subsidies, per_offer_rules
 from suanli.errors import ValidationError
 from suanli.services.catalog import load_catalog
 from suanli.services.programs import load_programs
-from suanli.services.quotes import OfferView, VoucherView, _limit, _Subsidies, per_offer_rules
-from suanli.services.rules import CelRule, facts_read
+from suanli.services.rules import CelRule
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -461,3 +461,13 @@ def parse_program(raw: Mapping[str, Any], program_id: str, compile_rule: RuleCom
     )
     _check_requires(program)
     return program
+
+
+FACT_ROOTS = frozenset({"applicant", "contract", "purchase"})
+
+
+def facts_read(check: Predicate) -> frozenset[str]:
+    """What a rule's check reads: the compiled rule says so (``reads``); a predicate that does
+    not may read anything, so every root."""
+    reads = getattr(check, "reads", None)
+    return reads if isinstance(reads, frozenset) else FACT_ROOTS

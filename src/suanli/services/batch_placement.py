@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from suanli.domain.exchange import JobRequest, peak_use
 from suanli.domain.jobs import FINAL_STATUS
 from suanli.domain.money import apply_rate
+from suanli.domain.quotes import QuoteRow
 from suanli.domain.roles import Principal, Role
 from suanli.errors import PermissionDenied, ValidationError
 from suanli.placement.candidates import build_candidates, hours_matrix
@@ -36,7 +37,7 @@ from suanli.services import exchange
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import registered_tenant
-from suanli.services.quotes import QuoteRow, live_offers, quote, tenant_vouchers
+from suanli.services.quotes import live_offers, quote, tenant_vouchers
 from suanli.store.repositories.vouchers import lock_tenant
 from suanli.store.tables.exchange import job_requests, reservations
 from suanli.store.tables.foundation import offers

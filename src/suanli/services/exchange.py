@@ -27,24 +27,19 @@ from sqlalchemy import insert, select, update
 
 from suanli.domain.exchange import Busy, JobRequest, Refusal, peak_use
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
+from suanli.domain.quotes import Quote, QuoteRow
 from suanli.domain.registry import Provider
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.domain.subsidy_plan import VoucherView, origin_rates
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.services import runs
 from suanli.services.capacity import reserve
+from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, aware_now, registered_tenant
-from suanli.services.quotes import (
-    Quote,
-    QuoteRow,
-    VoucherView,
-    live_offers,
-    origin_rates,
-    quote,
-    tenant_vouchers,
-)
+from suanli.services.quotes import live_offers, quote, tenant_vouchers
 from suanli.services.settlement import cover_rate
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
@@ -236,7 +231,7 @@ def _voucher_rule(
     provider = registry_repo.get(uow.conn, Provider, row.provider_id)
     assert provider is not None  # the quote read it a moment ago
     rates = origin_rates(v.program, tenant, provider, row.accelerator_hours, row.cost_fen,
-                         now.date())  # fmt: skip
+                         now.date(), load_catalog())  # fmt: skip
     rates[row.origin] = row.rate  # decided on this very offer
     cover = cover_rate(v.balance_fen, hold_total_fen)
     return {

@@ -4,9 +4,10 @@ CEL is a standard, side-effect-free expression language: a rule can read the fac
 and nothing else. The engine is the ``common-expression-language`` package (Rust bindings);
 this adapter gives the domain a plain ``facts -> bool`` callable.
 
-Each compiled rule says which facts it reads (``CelRule.reads``, or ``facts_read`` for any
-predicate): callers use it to know which verdicts can change with which facts, e.g. the quote
-decides rules that never read a contract's amount or hours once per provider and chip.
+Each compiled rule says which facts it reads (``CelRule.reads``, read through
+``domain.programs.facts_read``): callers use it to know which verdicts can change with which
+facts, e.g. the quote decides rules that never read a contract's amount or hours once per
+provider and chip.
 
 Speed: the exchange asks for subsidies over many offers with the same applicant. A rule that
 reads only ``applicant.x`` / ``contract.y`` fields (no whole-object use) is memoised on the values
@@ -101,12 +102,6 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"no such fact {exc.args[0]!r}"
     return str(exc).splitlines()[0]
-
-
-def facts_read(check: Predicate) -> frozenset[str]:
-    """What a rule's check reads (see ``CelRule.reads``); a predicate compiled elsewhere may
-    read anything, so every root."""
-    return check.reads if isinstance(check, CelRule) else frozenset(ROOTS)
 
 
 def compile_rule(expr: str) -> Predicate:

@@ -39,12 +39,12 @@ from suanli.domain.jobs import (
 )
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
+from suanli.domain.subsidy_plan import offer_decision, refused_by_program
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import capacity, ledger, settlement
 from suanli.services.catalog import load_catalog
 from suanli.services.common import aware_now
 from suanli.services.programs import load_programs
-from suanli.services.quotes import offer_decision, refused_by_program
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories.rows import row_by_id

@@ -1,0 +1,319 @@
+"""Quotes: every live offer priced for one job request, or refused with the reason.
+
+For each offer: the estimator's hours (p10/p90), cost and energy at the site's PUE; the subsidy
+each of the tenant's vouchers would pay under its program's own rules (``compute_subsidy``),
+never above what is left on the voucher; the net cost (a run is paid by one voucher, the one
+that pays most, and the wallet); and the earliest start in the offer's capacity calendar.
+Rows are sorted by the request's objective. Plain Python: the catalog, the utilisation model,
+the offers, vouchers and reservations are given (``services.quotes`` loads them).
+
+Speed: ``compute_subsidy`` builds facts and explanation lines, tens of microseconds an offer.
+For a program that pays no credits, eligibility and rate depend only on (provider, chip) and on
+the verdicts of the rules that read an offer's amount or hours (``per_offer_rules``, from what
+each compiled rule says it reads), so they are decided once per such key and the money limits
+applied per offer (``MoneyLimits``). What the request and the vouchers say of a (provider, chip)
+is decided once too (``_Gate``), so the many offers refused outright cost a dict lookup each;
+lines are written only for the top rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from functools import partial
+from typing import Any
+
+from suanli.domain.catalog import Accelerator, Catalog
+from suanli.domain.exchange import (
+    MIN_DURATION_S,
+    Busy,
+    JobRequest,
+    Refusal,
+    earliest_start,
+)
+from suanli.domain.money import Money
+from suanli.domain.registry import Tenant
+from suanli.domain.subsidy_plan import (
+    OfferView,
+    VoucherView,
+    _Subsidies,
+    refused_by_program,
+)
+from suanli.estimate.api import Estimate, Infeasible, estimate_checked, fixed_size
+from suanli.estimate.mfu import MfuModel
+
+EXPLAIN_TOP = 5  # rows that carry the subsidy's full explanation
+_ESTIMATE_CODES = {
+    "precision_unsupported": "precision",
+    "too_large": "memory",
+    "count_too_small": "memory",
+    "rate": "capacity",
+    "missing_figures": "catalog",
+}
+
+
+@dataclass(slots=True)
+class QuoteRow:
+    offer_id: str
+    site_id: str
+    provider_id: str
+    accelerator_id: str
+    origin: str
+    count: int
+    accelerator_hours: float
+    accelerator_hours_p10: float
+    accelerator_hours_p90: float
+    wall_hours: float
+    duration_s: int  # reserved and the run's time limit: the p90 wall time
+    cost_fen: int
+    currency: str
+    subsidies: dict[str, int]  # voucher id -> what it would pay
+    voucher_id: str | None  # the voucher that pays (most)
+    program_id: str | None
+    rate: Fraction  # that voucher's program's rate here
+    subsidy_fen: int
+    net_fen: int
+    energy_kwh: float | None
+    start: datetime
+    finish: datetime
+    price_fen_per_accel_hour: int
+    notes: tuple[str, ...] = ()
+    # Writes the subsidy's explanation (top rows only): lines cost more than the rest of a row,
+    # so they are written when first read, not for rows nobody looks at.
+    explain: Callable[[], tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
+    _lines: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def subsidy_lines(self) -> tuple[str, ...]:
+        """The paying voucher's subsidy explained line by line (top rows; empty for others)."""
+        if self._lines is None:
+            self._lines = self.explain() if self.explain is not None else ()
+        return self._lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offer_id": self.offer_id,
+            "site_id": self.site_id,
+            "provider_id": self.provider_id,
+            "accelerator_id": self.accelerator_id,
+            "origin": self.origin,
+            "count": self.count,
+            "accelerator_hours": self.accelerator_hours,
+            "accelerator_hours_p10": self.accelerator_hours_p10,
+            "accelerator_hours_p90": self.accelerator_hours_p90,
+            "wall_hours": self.wall_hours,
+            "duration_s": self.duration_s,
+            "cost_fen": self.cost_fen,
+            "currency": self.currency,
+            "subsidies": dict(self.subsidies),
+            "voucher_id": self.voucher_id,
+            "program_id": self.program_id,
+            "rate": str(self.rate),
+            "subsidy_fen": self.subsidy_fen,
+            "net_fen": self.net_fen,
+            "energy_kwh": self.energy_kwh,
+            "start": self.start.isoformat(),
+            "finish": self.finish.isoformat(),
+            "price_fen_per_accel_hour": self.price_fen_per_accel_hour,
+            "subsidy_lines": list(self.subsidy_lines),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(slots=True)
+class Quote:
+    request_id: str
+    objective: str
+    rows: list[QuoteRow]
+    refused: list[Refusal] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "objective": self.objective,
+            "feasible": [r.to_dict() for r in self.rows],
+            "infeasible": [r.to_dict() for r in self.refused],
+        }
+
+
+def sort_key(objective: str) -> Any:
+    if objective == "finish_time":
+        return lambda r: (r.finish, r.net_fen, r.offer_id)
+    if objective == "energy":
+        return lambda r: (math.inf if r.energy_kwh is None else r.energy_kwh, r.net_fen, r.offer_id)
+    return lambda r: (r.net_fen, r.finish, r.offer_id)
+
+
+def duration_s(est: Estimate) -> int:
+    """The p90 wall time in whole seconds, at least a minute: reserved, and the time limit."""
+    scale = est.accelerator_hours_p90 / est.accelerator_hours if est.accelerator_hours else 1.0
+    return max(MIN_DURATION_S, math.ceil(est.wall_hours * scale * 3600))
+
+
+# The quote itself.
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """What a quote decides once per (provider, chip): the chip, why the request refuses it,
+    and why no voucher can pay there (checked after the offer's size, as before sizing)."""
+
+    acc: Accelerator
+    chip: tuple[str, str] | None  # (code, reason)
+    unpaid: str
+
+
+def _gate(
+    request: JobRequest,
+    view: OfferView,
+    acc: Accelerator,
+    vouchers: Sequence[VoucherView],
+    subsidies: _Subsidies,
+    screen: bool,
+) -> _Gate:
+    if acc.origin not in request.allowed_origins:
+        return _Gate(acc, ("origin", f"{acc.model} is {acc.origin}; the request allows only "
+                           + ", ".join(sorted(request.allowed_origins))), "")  # fmt: skip
+    if acc.is_export_controlled and not request.allow_export_controlled:
+        return _Gate(acc, ("export_controlled", f"{acc.model} is export-controlled "
+                           f"({acc.export_control.status}); the request refuses such chips"),
+                     "")  # fmt: skip
+    if screen:  # refuse unaccredited offers before estimating on them
+        why = [subsidies.blocked(v, view, acc) for v in vouchers]
+        if all(why):
+            return _Gate(acc, None, "no voucher's program accepts this offer: " + " | ".join(why))
+    return _Gate(acc, None, "")
+
+
+def quote_offers(
+    request: JobRequest,
+    offers: Iterable[OfferView],
+    tenant: Tenant,
+    vouchers: Sequence[VoucherView],
+    busy: Mapping[str, Sequence[Busy]],
+    now: datetime,
+    *,
+    catalog: Catalog,
+    model: MfuModel,
+    explain_top: int = EXPLAIN_TOP,
+    fast_subsidy: bool = True,
+) -> Quote:
+    """The quote over already-loaded offers, vouchers and reservations, with the catalog and
+    the utilisation model given (no I/O)."""
+    subsidies = _Subsidies(tenant, now.date(), fast_subsidy)
+    screen = bool(vouchers) and all(subsidies.plan(v.program) is not None for v in vouchers)
+    gates: dict[tuple[str, str], _Gate] = {}
+    priced: dict[str, OfferView] = {}
+    rows: list[QuoteRow] = []
+    refused: list[Refusal] = []
+    asked = request.accelerators
+    for view in offers:
+        offer = view.offer
+        key = (view.provider.id, offer.accelerator_id)
+        gate = gates.get(key)
+        if gate is None:
+            acc = catalog.get(offer.accelerator_id)
+            gate = gates[key] = _gate(request, view, acc, vouchers, subsidies, screen)
+        if gate.chip is not None:
+            refused.append(Refusal(offer.id, gate.acc.id, *gate.chip))
+        elif asked is not None and asked > offer.count:
+            why = f"{asked} accelerators asked; the offer has {offer.count}"
+            refused.append(Refusal(offer.id, gate.acc.id, "capacity", why))
+        elif gate.unpaid:
+            refused.append(Refusal(offer.id, gate.acc.id, "not_accredited", gate.unpaid))
+        else:
+            out = _price(request, view, gate.acc, vouchers, subsidies, busy, now, model)
+            if isinstance(out, Refusal):
+                refused.append(out)
+            else:
+                rows.append(out)
+                priced[offer.id] = view
+    rows.sort(key=sort_key(request.objective))
+    programs = {v.voucher_id: v.program for v in vouchers}
+    for row in rows[:explain_top]:  # lines only for the rows a reader sees first
+        if row.voucher_id is not None:
+            row.explain = partial(
+                subsidies.explain, programs[row.voucher_id], priced[row.offer_id],
+                catalog.get(row.accelerator_id), row.accelerator_hours, row.cost_fen,
+            )  # fmt: skip
+    return Quote(request.id, request.objective, rows, refused)
+
+
+def _price(
+    request: JobRequest,
+    view: OfferView,
+    acc: Accelerator,
+    vouchers: Sequence[VoucherView],
+    subsidies: _Subsidies,
+    busy: Mapping[str, Sequence[Busy]],
+    now: datetime,
+    model: MfuModel,
+) -> QuoteRow | Refusal:
+    """One offer that passed the gate: estimated, subsidised, scheduled, or refused why."""
+    offer = view.offer
+    if request.duration_s is not None:
+        assert request.accelerators is not None  # JobRequest.validate
+        est: Estimate | Infeasible = fixed_size(
+            acc, count=request.accelerators, duration_s=request.duration_s, pue=view.site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+        )  # fmt: skip
+    else:
+        est = estimate_checked(
+            request.workload, acc, count=request.accelerators, pue=view.site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+            max_count=offer.count, model=model,
+        )  # fmt: skip
+    if isinstance(est, Infeasible):
+        return Refusal(offer.id, acc.id, _ESTIMATE_CODES.get(est.code, est.code), est.reason)
+    cost = est.cost_fen or 0
+    paid: dict[str, int] = {}
+    best: tuple[int, VoucherView, Fraction] | None = None
+    why_not: list[str] = []
+    for v in vouchers:
+        if v.currency != offer.currency or v.program.currency != offer.currency:
+            why_not.append(f"{v.program.id}: pays in {v.program.currency}")
+            continue
+        ok, rate, amount, decision = subsidies.decide(
+            v.program, view, acc, est.accelerator_hours, cost
+        )
+        if not ok:
+            why_not.append(f"{v.program.id}: {refused_by_program(decision)}")
+            continue
+        amount = min(amount, max(v.balance_fen, 0))
+        paid[v.voucher_id] = amount
+        if best is None or amount > best[0]:
+            best = (amount, v, rate)
+    if vouchers and best is None:
+        why = "no voucher's program accepts this offer: " + " | ".join(why_not)
+        return Refusal(offer.id, acc.id, "not_accredited", why)
+    length = duration_s(est)
+    start = earliest_start(
+        offer.count, busy.get(offer.id, ()), est.count, timedelta(seconds=length),
+        max(now, offer.available_from), offer.available_until,
+    )  # fmt: skip
+    if start is None:
+        return Refusal(offer.id, acc.id, "capacity",
+                       f"no window of {est.count} × {acc.model} for {length / 3600:.1f} h "
+                       f"before the offer ends ({offer.available_until:%Y-%m-%d})")  # fmt: skip
+    finish = start + timedelta(seconds=length)
+    if request.deadline is not None and finish > request.deadline:
+        return Refusal(offer.id, acc.id, "deadline",
+                       f"earliest finish {finish:%Y-%m-%d %H:%M} is after the deadline "
+                       f"{request.deadline:%Y-%m-%d %H:%M}")  # fmt: skip
+    subsidy = best[0] if best else 0
+    net = cost - subsidy
+    if request.max_net_fen is not None and net > request.max_net_fen:
+        return Refusal(offer.id, acc.id, "ceiling",
+                       f"net cost {Money(net, offer.currency)} is above the ceiling "
+                       f"{Money(request.max_net_fen, offer.currency)}")  # fmt: skip
+    return QuoteRow(
+        offer.id, view.site.id, view.provider.id, acc.id, acc.origin, est.count,
+        est.accelerator_hours, est.accelerator_hours_p10, est.accelerator_hours_p90,
+        est.wall_hours, length, cost, offer.currency, paid,
+        best[1].voucher_id if best else None, best[1].program.id if best else None,
+        best[2] if best else Fraction(0), subsidy, net, est.energy_kwh, start, finish,
+        offer.price_fen_per_accel_hour, est.notes,
+    )  # fmt: skip
