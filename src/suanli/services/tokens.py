@@ -22,12 +22,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import insert, select, update
 
 from suanli.domain.roles import ORG_BOUND_ROLES, Principal, Role
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.store.db import as_utc
-from suanli.store.tables.foundation import api_tokens
+from suanli.store.repositories import tokens as repo
 from suanli.store.uow import UnitOfWork
 
 TOKEN_PREFIX = "sl"
@@ -102,18 +101,10 @@ def create_token(
     now = now or datetime.now(UTC)
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(24)
-    uow.conn.execute(
-        insert(api_tokens).values(
-            id=token_id,
-            secret_hash=digest(secret),
-            role=role_enum.value,
-            org_id=org_id,
-            name=name,
-            label=label,
-            created_at=now,
-            expires_at=now + _lifetime(expires_days),
-        )
-    )
+    repo.add(
+        uow.conn, token_id=token_id, digest=digest(secret), role=role_enum.value, org_id=org_id,
+        name=name, label=label, created_at=now, expires_at=now + _lifetime(expires_days),
+    )  # fmt: skip
     return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
 
@@ -121,7 +112,7 @@ def _check_org_exists(uow: UnitOfWork, role: Role, org_id: str) -> None:
     from suanli.store.tables.foundation import providers, sites, tenants
 
     table = {Role.TENANT: tenants, Role.PROVIDER: providers, Role.AGENT: sites}[role]
-    if uow.conn.execute(select(table.c.id).where(table.c.id == org_id)).first() is None:
+    if not repo.org_exists(uow.conn, table, org_id):
         kind = {Role.TENANT: "tenant", Role.PROVIDER: "provider", Role.AGENT: "site"}[role]
         raise NotFoundError(kind, org_id)
 
@@ -143,7 +134,7 @@ def authenticate(uow: UnitOfWork, token: str, *, now: datetime | None = None) ->
     token_id, secret = parts if parts else ("", "")
     row = None
     if parts is not None:
-        row = uow.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        row = repo.get(uow.conn, token_id)
     stored = row.secret_hash if row is not None else _DUMMY
     presented = digest(secret)
     if stored.startswith(DIGEST_PREFIX):
@@ -172,9 +163,7 @@ def _legacy_matches(
         return False
     # Authentication is the first thing a unit of work does, so this commit holds only the
     # new digest, whatever the request goes on to do (or fail to do).
-    uow.conn.execute(
-        update(api_tokens).where(api_tokens.c.id == token_id).values(secret_hash=presented)
-    )
+    repo.set_digest(uow.conn, token_id, presented)
     uow.commit()
     return True
 
@@ -188,14 +177,13 @@ def _info(r: Any) -> TokenInfo:
 
 def list_tokens(uow: UnitOfWork, *, include_ended: bool = False) -> list[TokenInfo]:
     """Tokens, oldest first; by default only those that still admit their holder."""
-    rows = uow.conn.execute(select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id))
     now = datetime.now(UTC)
-    infos = [_info(r) for r in rows]
+    infos = [_info(r) for r in repo.all_rows(uow.conn)]
     return [t for t in infos if include_ended or t.state(now) == "active"]
 
 
 def get_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
-    row = uow.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+    row = repo.get(uow.conn, token_id)
     if row is None:
         raise NotFoundError("token", token_id)
     return _info(row)
@@ -204,11 +192,7 @@ def get_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
 def revoke_token(uow: UnitOfWork, token_id: str, *, now: datetime | None = None) -> TokenInfo:
     """Revoke a token; revoking it again keeps the first time."""
     now = now or datetime.now(UTC)
-    uow.conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    repo.revoke(uow.conn, token_id, now)
     return get_token(uow, token_id)
 
 
