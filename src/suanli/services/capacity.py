@@ -13,16 +13,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from suanli.domain.exchange import Busy, earliest_start, fits
-from suanli.domain.jobs import FINAL_STATUS
 from suanli.errors import NotFoundError
 from suanli.store.db import as_utc
+from suanli.store.repositories import reservations as repo
 from suanli.store.repositories.rows import row_by_id
-from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers
-from suanli.store.tables.runs import runs
 from suanli.store.uow import UnitOfWork
 
 
@@ -30,16 +26,8 @@ def busy_by_offer(
     uow: UnitOfWork, now: datetime, offer_ids: Iterable[str] | None = None
 ) -> dict[str, list[Busy]]:
     """Active reservations that still matter: not ended, and their run not finished."""
-    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
-    stmt = select(reservations).where(
-        reservations.c.status == "active",
-        reservations.c.end_at > now,
-        reservations.c.id.not_in(finished),
-    )
-    if offer_ids is not None:
-        stmt = stmt.where(reservations.c.offer_id.in_(list(offer_ids)))
     out: dict[str, list[Busy]] = defaultdict(list)
-    for r in uow.conn.execute(stmt):
+    for r in repo.still_busy(uow.conn, now, offer_ids):
         out[r.offer_id].append(Busy(as_utc(r.start_at), as_utc(r.end_at), r.accelerators))
     return dict(out)
 
@@ -82,36 +70,23 @@ def reserve(
         )
     if found is None:
         return None
-    uow.conn.execute(
-        insert(reservations).values(
-            id=reservation_id,
-            request_id=request_id,
-            tenant_id=tenant_id,
-            offer_id=offer_id,
-            start_at=found,
-            end_at=found + duration,
-            accelerators=accelerators,
-            status="active",
-            created_at=now,
-        )  # fmt: skip
-    )
+    repo.add(
+        uow.conn, reservation_id=reservation_id, request_id=request_id, tenant_id=tenant_id,
+        offer_id=offer_id, start_at=found, end_at=found + duration, accelerators=accelerators,
+        created_at=now,
+    )  # fmt: skip
     return found
 
 
 def release(uow: UnitOfWork, reservation_id: str, now: datetime) -> None:
     """Give back an active reservation (a run that ended, or whose attempt moved elsewhere)."""
-    uow.conn.execute(
-        update(reservations)
-        .where(reservations.c.id == reservation_id, reservations.c.status == "active")
-        .values(status="released", released_at=now)
-    )
+    repo.release(uow.conn, reservation_id, now)
 
 
 def reservation_of(uow: UnitOfWork, reservation_id: str) -> Any:
-    return uow.conn.execute(select(reservations).where(reservations.c.id == reservation_id)).first()
+    return repo.get(uow.conn, reservation_id)
 
 
 def request_reserves(uow: UnitOfWork, request_id: str) -> bool:
     """Whether the request's runs run under reservations (it was placed through the exchange)."""
-    stmt = select(reservations.c.id).where(reservations.c.request_id == request_id).limit(1)
-    return uow.conn.execute(stmt).first() is not None
+    return repo.any_for_request(uow.conn, request_id)

@@ -12,11 +12,9 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from suanli.domain.roles import READ_ALL_ROLES, Principal
+from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.errors import PermissionDenied, ValidationError
-from suanli.store.tables.runs import run_usage, runs
+from suanli.store.repositories import runs as runs_repo
 from suanli.store.uow import UnitOfWork
 
 COLUMNS = (
@@ -48,27 +46,17 @@ def statement(
     if sum(x is not None for x in (tenant, provider, program)) != 1:
         raise ValidationError("party", "give exactly one of tenant, provider or program")
     party = tenant or provider or program or ""
-    if who.role not in READ_ALL_ROLES and (program is not None or not who.can_read_org(party)):
+    # A tenant reads its own statement and a provider its own: never one whose id merely
+    # equals its organisation's (a provider named like a tenant).
+    own = (tenant is not None and who.role is Role.TENANT and who.org_id == tenant) or (
+        provider is not None and who.role is Role.PROVIDER and who.org_id == provider
+    )
+    if who.role not in READ_ALL_ROLES and not own:
         raise PermissionDenied(f"{who.role} may not read the statement of {party}")
     start, end = month_bounds(month)
-    used = (
-        select(run_usage.c.run_id, func.sum(run_usage.c.accelerator_seconds).label("acc_s"))
-        .group_by(run_usage.c.run_id)
-        .subquery()
-    )
-    stmt = (
-        select(runs, func.coalesce(used.c.acc_s, 0).label("accelerator_seconds"))
-        .outerjoin(used, used.c.run_id == runs.c.id)
-        .where(runs.c.settled_at.is_not(None))
-        .where(runs.c.finished_at >= start, runs.c.finished_at < end)
-        .order_by(runs.c.finished_at, runs.c.id)
-    )
-    if tenant is not None:
-        stmt = stmt.where(runs.c.tenant_id == tenant)
-    if provider is not None:
-        stmt = stmt.where(runs.c.provider_id == provider)
     lines = []
-    for row in uow.conn.execute(stmt):
+    rows = runs_repo.settled_between(uow.conn, start, end, tenant_id=tenant, provider_id=provider)
+    for row in rows:
         m = row._mapping
         voucher = m["voucher"] or {}
         program_id = voucher.get("program_id", "")
