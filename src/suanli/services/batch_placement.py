@@ -20,10 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
 
 from suanli.domain.exchange import JobRequest, peak_use
-from suanli.domain.jobs import FINAL_STATUS
 from suanli.domain.money import apply_rate
 from suanli.domain.quotes import QuoteRow
 from suanli.domain.roles import Principal, Role
@@ -38,10 +36,9 @@ from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import registered_tenant
 from suanli.services.quotes import live_offers, quote, tenant_vouchers
+from suanli.store.repositories import requests as requests_repo
+from suanli.store.repositories import reservations as reservations_repo
 from suanli.store.repositories.vouchers import lock_tenant
-from suanli.store.tables.exchange import job_requests, reservations
-from suanli.store.tables.foundation import offers
-from suanli.store.tables.runs import runs
 from suanli.store.uow import UnitOfWork
 
 SLOT_HOURS = 1.0
@@ -132,29 +129,14 @@ def _scarce_held_ah(
     for tenant_id in sorted(tenants):
         lock_tenant(uow.conn, tenant_id)
     horizon = now + timedelta(hours=SLOT_HOURS * N_SLOTS)
-    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
-    r = reservations.c
-    rows = uow.conn.execute(
-        select(r.tenant_id, r.start_at, r.end_at, r.accelerators)
-        .join(offers, offers.c.id == r.offer_id)
-        .where(
-            r.tenant_id.in_(tenants),
-            r.status == "active",
-            r.end_at > now,
-            r.start_at < horizon,
-            r.id.not_in(finished),
-            offers.c.accelerator_id.in_(sorted(policy.scarce_models)),
-        )
-    ).all()
+    rows = reservations_repo.scarce_held(
+        uow.conn, list(tenants), sorted(policy.scarce_models), now, horizon
+    )
     held: dict[str, float] = {}
     for tenant_id, start, end, accelerators in rows:
-        inside = min(_utc(end), horizon) - max(_utc(start), now)
+        inside = min(end, horizon) - max(start, now)
         held[tenant_id] = held.get(tenant_id, 0.0) + accelerators * inside.total_seconds() / 3600
     return held
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def place_batch(
@@ -174,12 +156,7 @@ def place_batch(
         )
     now = now or datetime.now(UTC)
     # Locked: a cancellation (or a second batch) waits, and then finds it placed, not pending.
-    stored = uow.conn.execute(
-        select(job_requests)
-        .where(job_requests.c.status == "pending")
-        .order_by(job_requests.c.created_at, job_requests.c.id)
-        .with_for_update()
-    ).all()
+    stored = requests_repo.pending(uow.conn)
     items = [_quoted(uow, who, exchange.request_from_dict(dict(r.body)), now) for r in stored]
     pools = _pools(uow, {o for it in items for o in it.rows}, policy, now)
     requests = [_placer_request(it, now) for it in items]
@@ -214,11 +191,7 @@ def place_batch(
             _note(uow, item.request.id, placed, now)
             continue
         savepoint.commit()
-        uow.conn.execute(
-            update(job_requests)
-            .where(job_requests.c.id == item.request.id)
-            .values(status="placed", reason="", updated_at=now)
-        )
+        requests_repo.set_status(uow.conn, item.request.id, "placed", now, reason="")
         report.placed.append(
             {
                 "request_id": item.request.id,
@@ -233,11 +206,7 @@ def place_batch(
 
 
 def _note(uow: UnitOfWork, request_id: str, reason: str, now: datetime) -> None:
-    uow.conn.execute(
-        update(job_requests)
-        .where(job_requests.c.id == request_id)
-        .values(reason=reason[:2000], updated_at=now)
-    )
+    requests_repo.set_reason(uow.conn, request_id, reason[:2000], now)
 
 
 def _placer_request(item: _Item, now: datetime) -> Request:

@@ -23,8 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from suanli.domain.exchange import Busy, JobRequest, Refusal, peak_use
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
@@ -41,13 +39,10 @@ from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import live_offers, quote, tenant_vouchers
 from suanli.services.settlement import cover_rate
-from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
-from suanli.store.repositories.rows import row_by_id
+from suanli.store.repositories import requests as requests_repo
+from suanli.store.repositories import reservations as reservations_repo
 from suanli.store.repositories.vouchers import lock_tenant
-from suanli.store.tables.exchange import job_requests, placements, reservations
-from suanli.store.tables.foundation import offers, sites
-from suanli.store.tables.vouchers import program_budgets
 from suanli.store.uow import UnitOfWork
 
 
@@ -169,16 +164,8 @@ def _domestic_refusal(uow: UnitOfWork, row: QuoteRow, policy: Policy) -> str:
         return ""
     # The program's budget rows serialise foreign placements under one floor: two concurrent
     # submissions would otherwise both read the same domestic share and both pass.
-    uow.conn.execute(
-        select(program_budgets.c.year)
-        .where(program_budgets.c.program_id == pol.id)
-        .with_for_update()
-    ).all()
-    placed = uow.conn.execute(
-        select(placements.c.origin, placements.c.accelerator_hours)
-        .join(job_requests, job_requests.c.id == placements.c.request_id)
-        .where(placements.c.program_id == pol.id, job_requests.c.status == "placed")
-    ).all()
+    requests_repo.lock_program_budgets(uow.conn, pol.id)
+    placed = requests_repo.placed_hours_by_origin(uow.conn, pol.id)
     domestic = sum(h for o, h in placed if o == "domestic")
     total = sum(h for _, h in placed) + row.accelerator_hours
     if domestic + pol.domestic_surplus_ah >= float(pol.domestic_floor) * total:
@@ -197,15 +184,8 @@ def _fair_share_refusal(
         v.offer for v in live_offers(uow, now) if v.offer.accelerator_id in policy.scarce_models
     ]
     total = sum(o.count for o in scarce)
-    mine = uow.conn.execute(
-        select(reservations.c.start_at, reservations.c.end_at, reservations.c.accelerators).where(
-            reservations.c.tenant_id == tenant_id,
-            reservations.c.status == "active",
-            reservations.c.offer_id.in_([o.id for o in scarce]),
-            reservations.c.end_at > now,
-        )
-    ).all()
-    busy = [Busy(as_utc(s), as_utc(e), a) for s, e, a in mine]
+    mine = reservations_repo.tenant_active_on(uow.conn, tenant_id, [o.id for o in scarce], now)
+    busy = [Busy(s, e, a) for s, e, a in mine]
     used = peak_use(busy, row.start, row.finish)
     if used + row.count <= cap * total:
         return ""
@@ -283,7 +263,7 @@ def place_row(
         "program_id": row.program_id, "origin": row.origin,
         "accelerator_hours": row.accelerator_hours, "quote": quoted, "created_at": now,
     }  # fmt: skip
-    uow.conn.execute(insert(placements).values(**placement))
+    requests_repo.add_placement(uow.conn, placement)
     return placement, done.run
 
 
@@ -326,12 +306,11 @@ def _try_rows(
 
 
 def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> Any:
-    return row_by_id(uow.conn, job_requests, request_id, lock=lock)
+    return requests_repo.get(uow.conn, request_id, lock=lock)
 
 
 def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
-    row = uow.conn.execute(select(placements).where(placements.c.request_id == request_id)).first()
-    return None if row is None else {k: as_utc(v) for k, v in row._mapping.items()}
+    return requests_repo.placement_of(uow.conn, request_id)
 
 
 def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
@@ -343,18 +322,10 @@ def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
 def _insert_request(
     uow: UnitOfWork, request: JobRequest, status: str, now: datetime, reason: str = ""
 ) -> None:
-    uow.conn.execute(
-        insert(job_requests).values(
-            id=request.id,
-            tenant_id=request.tenant_id,
-            mode=request.mode,
-            body=request_to_dict(request),
-            status=status,
-            reason=reason,
-            created_at=now,
-            updated_at=now,
-        )  # fmt: skip
-    )
+    requests_repo.add(
+        uow.conn, request_id=request.id, tenant_id=request.tenant_id, mode=request.mode,
+        body=request_to_dict(request), status=status, reason=reason, at=now,
+    )  # fmt: skip
 
 
 def submit(
@@ -407,16 +378,8 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
     acting_for(who, stored.tenant_id, "cancel requests")
     if stored.status != "cancelled":
         now = aware_now()
-        uow.conn.execute(
-            update(reservations)
-            .where(reservations.c.request_id == request_id, reservations.c.status == "active")
-            .values(status="released", released_at=now)
-        )
-        uow.conn.execute(
-            update(job_requests)
-            .where(job_requests.c.id == request_id)
-            .values(status="cancelled", updated_at=now)
-        )
+        reservations_repo.release_request(uow.conn, request_id, now)
+        requests_repo.set_status(uow.conn, request_id, "cancelled", now)
         for run in runs.runs_of_request(uow, request_id):
             if run["status"] in ACTIVE_STATUSES:
                 runs.request_cancel(uow, who, run["id"])  # commits this unit of work
@@ -437,7 +400,7 @@ def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, A
     if stored is None:
         raise NotFoundError("request", request_id)
     _readable(who, stored.tenant_id)
-    data = {k: as_utc(v) for k, v in stored._mapping.items()}
+    data = requests_repo.as_dict(stored)
     data["placement"] = _placement(uow, request_id)
     data["reservations"] = list_reservations(uow, who, request_id=request_id)
     data["runs"] = runs.runs_of_request(uow, request_id)
@@ -451,12 +414,7 @@ def list_requests(
         if who.role != Role.TENANT or tenant_id not in (None, who.org_id):
             raise PermissionDenied(f"{who.role} may not list these requests")
         tenant_id = who.org_id
-    stmt = select(job_requests).order_by(job_requests.c.created_at, job_requests.c.id)
-    if tenant_id is not None:
-        stmt = stmt.where(job_requests.c.tenant_id == tenant_id)
-    if status is not None:
-        stmt = stmt.where(job_requests.c.status == status)
-    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+    return requests_repo.listed(uow.conn, tenant_id=tenant_id, status=status)
 
 
 def list_reservations(
@@ -468,23 +426,17 @@ def list_reservations(
     active_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Tenants see their own; providers those on their sites' offers; read-all roles every one."""
-    stmt = select(reservations).order_by(reservations.c.start_at, reservations.c.id)
+    tenant_id = provider_id = None
     if who.role == Role.TENANT:
-        stmt = stmt.where(reservations.c.tenant_id == who.org_id)
+        tenant_id = who.org_id or "\x00"
     elif who.role == Role.PROVIDER:
-        mine = select(offers.c.id).join(sites, sites.c.id == offers.c.site_id)
-        stmt = stmt.where(
-            reservations.c.offer_id.in_(mine.where(sites.c.provider_id == who.org_id))
-        )
+        provider_id = who.org_id or "\x00"
     elif who.role not in READ_ALL_ROLES:
         raise PermissionDenied(f"{who.role} may not read reservations")
-    if offer_id is not None:
-        stmt = stmt.where(reservations.c.offer_id == offer_id)
-    if request_id is not None:
-        stmt = stmt.where(reservations.c.request_id == request_id)
-    if active_only:
-        stmt = stmt.where(reservations.c.status == "active")
-    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in uow.conn.execute(stmt)]
+    return reservations_repo.visible(
+        uow.conn, tenant_id=tenant_id, provider_id=provider_id, offer_id=offer_id,
+        request_id=request_id, active_only=active_only,
+    )  # fmt: skip
 
 
 def quote_for(uow: UnitOfWork, who: Principal, raw: dict[str, Any]) -> Quote:

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from suanli.domain.jobs import FINAL_STATUS
+from suanli.store.db import as_utc
 from suanli.store.tables.exchange import reservations
+from suanli.store.tables.foundation import offers, sites
 from suanli.store.tables.runs import runs
 
 
@@ -62,3 +64,71 @@ def get(conn: Connection, reservation_id: str) -> Any:
 def any_for_request(conn: Connection, request_id: str) -> bool:
     stmt = select(reservations.c.id).where(reservations.c.request_id == request_id).limit(1)
     return conn.execute(stmt).first() is not None
+
+
+def tenant_active_on(
+    conn: Connection, tenant_id: str, offer_ids: list[str], after: datetime
+) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, accelerators) of the tenant's active reservations on these offers that end
+    after ``after``."""
+    rows = conn.execute(
+        select(reservations.c.start_at, reservations.c.end_at, reservations.c.accelerators).where(
+            reservations.c.tenant_id == tenant_id,
+            reservations.c.status == "active",
+            reservations.c.offer_id.in_(offer_ids),
+            reservations.c.end_at > after,
+        )
+    ).all()
+    return [(as_utc(s), as_utc(e), int(a)) for s, e, a in rows]
+
+
+def release_request(conn: Connection, request_id: str, at: datetime) -> None:
+    conn.execute(
+        update(reservations)
+        .where(reservations.c.request_id == request_id, reservations.c.status == "active")
+        .values(status="released", released_at=at)
+    )
+
+
+def visible(
+    conn: Connection, *, tenant_id: str | None = None, provider_id: str | None = None,
+    offer_id: str | None = None, request_id: str | None = None, active_only: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Reservations, earliest first: a tenant's, those on a provider's offers, or all."""
+    stmt = select(reservations).order_by(reservations.c.start_at, reservations.c.id)
+    if tenant_id is not None:
+        stmt = stmt.where(reservations.c.tenant_id == tenant_id)
+    if provider_id is not None:
+        mine = select(offers.c.id).join(sites, sites.c.id == offers.c.site_id)
+        stmt = stmt.where(
+            reservations.c.offer_id.in_(mine.where(sites.c.provider_id == provider_id))
+        )
+    if offer_id is not None:
+        stmt = stmt.where(reservations.c.offer_id == offer_id)
+    if request_id is not None:
+        stmt = stmt.where(reservations.c.request_id == request_id)
+    if active_only:
+        stmt = stmt.where(reservations.c.status == "active")
+    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in conn.execute(stmt)]
+
+
+def scarce_held(
+    conn: Connection, tenant_ids: list[str], models: list[str], now: datetime, horizon: datetime
+) -> list[tuple[str, datetime, datetime, int]]:
+    """(tenant, start, end, accelerators) of the tenants' active reservations on these models
+    that overlap [now, horizon) and whose run has not finished."""
+    finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
+    r = reservations.c
+    rows = conn.execute(
+        select(r.tenant_id, r.start_at, r.end_at, r.accelerators)
+        .join(offers, offers.c.id == r.offer_id)
+        .where(
+            r.tenant_id.in_(tenant_ids),
+            r.status == "active",
+            r.end_at > now,
+            r.start_at < horizon,
+            r.id.not_in(finished),
+            offers.c.accelerator_id.in_(models),
+        )
+    ).all()
+    return [(t, as_utc(s), as_utc(e), int(a)) for t, s, e, a in rows]
