@@ -22,8 +22,6 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
-
 from suanli.domain.catalog import Accelerator
 from suanli.domain.jobs import (
     ACTIVE_STATUSES,
@@ -47,10 +45,7 @@ from suanli.services.common import aware_now
 from suanli.services.programs import load_programs
 from suanli.store.db import as_utc
 from suanli.store.repositories import registry as registry_repo
-from suanli.store.repositories.rows import row_by_id
-from suanli.store.tables.exchange import reservations
-from suanli.store.tables.foundation import offers, sites, tenants
-from suanli.store.tables.runs import run_usage, runs
+from suanli.store.repositories import runs as runs_repo
 from suanli.store.uow import UnitOfWork
 
 MIN_LEASE_S, MAX_LEASE_S = 1, 3600
@@ -65,7 +60,7 @@ class Enqueued:
 
 
 def _row(uow: UnitOfWork, run_id: str, *, lock: bool = False) -> Any:
-    row = row_by_id(uow.conn, runs, run_id, lock=lock)
+    row = runs_repo.get(uow.conn, run_id, lock=lock)
     if row is None:
         raise NotFoundError("run", run_id)
     return row
@@ -84,8 +79,7 @@ def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
 
 
 def usage_of(uow: UnitOfWork, run_id: str) -> list[dict[str, Any]]:
-    stmt = select(run_usage).where(run_usage.c.run_id == run_id).order_by(run_usage.c.seq)
-    return [dict(r._mapping) for r in uow.conn.execute(stmt)]
+    return runs_repo.usage(uow.conn, run_id)
 
 
 def _resolve_voucher(voucher: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -125,7 +119,7 @@ def enqueue_run(
         raise ValidationError("offer_id", f"unknown or retired offer {offer_id!r}")
     site = registry_repo.get(uow.conn, Site, offer.site_id)
     assert site is not None
-    if uow.conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is None:
+    if registry_repo.get(uow.conn, Tenant, tenant_id) is None:
         raise ValidationError("tenant_id", f"unknown tenant {tenant_id!r}")
     if spec.accelerators > offer.count:
         raise ValidationError("spec.accelerators", f"offer {offer_id} has {offer.count}")
@@ -147,7 +141,7 @@ def enqueue_run(
         "voucher": voucher_rule,
         "checkpoint_uri": checkpoint_uri or spec.checkpoint_dir,
     }
-    existing = uow.conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    existing = runs_repo.get(uow.conn, run_id)
     if existing is not None:
         if any(existing._mapping[k] != v for k, v in values.items()):
             raise ConflictError(f"run {run_id} exists with other content")
@@ -164,8 +158,9 @@ def enqueue_run(
     )
     if not held.ok:
         return Enqueued(None, held.reason)
-    uow.conn.execute(
-        insert(runs).values(
+    runs_repo.add(
+        uow.conn,
+        dict(
             **values,
             status=RunStatus.QUEUED,
             leases=0,
@@ -173,7 +168,7 @@ def enqueue_run(
             cancel_requested=0,
             holds=held.holds,
             created_at=aware_now(),
-        )
+        ),
     )
     return Enqueued(get_run(uow, run_id))
 
@@ -183,15 +178,7 @@ def enqueue_run(
 
 def expire_leases(uow: UnitOfWork, site_id: str | None = None) -> int:
     """Return runs whose lease ran out to the queue (their process is presumed gone)."""
-    stmt = (
-        update(runs)
-        .where(runs.c.status.in_([RunStatus.LEASED, RunStatus.RUNNING]))
-        .where(runs.c.lease_expires_at < aware_now())
-        .values(status=RunStatus.QUEUED, lease_id=None, lease_owner=None, lease_expires_at=None)
-    )
-    if site_id is not None:
-        stmt = stmt.where(runs.c.site_id == site_id)
-    return uow.conn.execute(stmt).rowcount or 0
+    return runs_repo.expire_leases(uow.conn, aware_now(), site_id)
 
 
 def lease_next(
@@ -202,36 +189,20 @@ def lease_next(
         raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
     expire_leases(uow, site_id)
     _admit_waiting(uow, site_id)
-    stmt = (
-        select(runs)
-        .where(and_(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED), _ready())
-        .order_by(runs.c.created_at, runs.c.id)
-        .limit(1)
-    )
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)  # agents of one site never wait on each other
-    row = uow.conn.execute(stmt).first()
+    # Agents of one site never wait on each other (PostgreSQL skips rows another one locked).
+    row = runs_repo.next_ready(uow.conn, site_id, skip_locked=uow.dialect == "postgresql")
     if row is None:
         return None
     if row.cancel_requested:
         _finish(uow, to_dict(row), ExitClass.CANCELLED, "cancelled before it started", "")
         return lease_next(uow, site_id, agent_id, lease_s)
     lease_id = secrets.token_hex(8)
-    uow.conn.execute(
-        update(runs)
-        .where(runs.c.id == row.id)
-        .values(
-            status=RunStatus.LEASED,
-            lease_id=lease_id,
-            lease_owner=agent_id,
-            lease_expires_at=aware_now() + timedelta(seconds=lease_s),
-            leases=row.leases + 1,
-        )
-    )
+    runs_repo.change(
+        uow.conn, row.id, status=RunStatus.LEASED, lease_id=lease_id, lease_owner=agent_id,
+        lease_expires_at=aware_now() + timedelta(seconds=lease_s), leases=row.leases + 1,
+    )  # fmt: skip
     run = get_run(uow, row.id)
-    next_seq = uow.conn.execute(
-        select(func.coalesce(func.max(run_usage.c.seq), 0)).where(run_usage.c.run_id == row.id)
-    ).scalar_one()
+    next_seq = runs_repo.last_seq(uow.conn, row.id)
     accelerator = load_catalog().get(run["accelerator_id"])
     return {
         **run,
@@ -246,12 +217,6 @@ def lease_next(
 # without one; each time an agent of its site asks for work, the reservation is tried again.
 
 WAITING = "waiting for capacity"
-
-
-def _ready() -> Any:
-    own = select(reservations.c.id).where(reservations.c.id == runs.c.id).exists()
-    reserving = select(reservations.c.id).where(reservations.c.request_id == runs.c.request_id)
-    return or_(own, ~reserving.exists())
 
 
 def _reserve_now(uow: UnitOfWork, run: Any, offer_id: str, spec: JobSpec) -> bool:
@@ -274,14 +239,9 @@ def _reserve_now(uow: UnitOfWork, run: Any, offer_id: str, spec: JobSpec) -> boo
 
 
 def _admit_waiting(uow: UnitOfWork, site_id: str) -> None:
-    stmt = (
-        select(runs)
-        .where(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED, ~_ready())
-        .order_by(runs.c.created_at, runs.c.id)
-    )
-    for row in uow.conn.execute(stmt).all():
+    for row in runs_repo.waiting(uow.conn, site_id):
         if _reserve_now(uow, row._mapping, row.offer_id, JobSpec.from_dict(row.spec)):
-            uow.conn.execute(update(runs).where(runs.c.id == row.id).values(exit_detail=""))
+            runs_repo.change(uow.conn, row.id, exit_detail="")
 
 
 def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> dict[str, Any]:
@@ -302,7 +262,7 @@ def heartbeat(uow: UnitOfWork, run_id: str, lease_id: str, lease_s: float) -> di
         raise ValidationError("lease_s", f"must be between {MIN_LEASE_S} and {MAX_LEASE_S}")
     run = _leased(uow, run_id, lease_id)
     expires = aware_now() + timedelta(seconds=lease_s)
-    uow.conn.execute(update(runs).where(runs.c.id == run_id).values(lease_expires_at=expires))
+    runs_repo.change(uow.conn, run_id, lease_expires_at=expires)
     return {"lease_expires_at": expires, "cancel_requested": run["cancel_requested"]}
 
 
@@ -315,7 +275,7 @@ def report_status(
     values: dict[str, Any] = {"status": RunStatus.RUNNING, "exit_detail": detail}
     if run["started_at"] is None:
         values["started_at"] = aware_now()
-    uow.conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+    runs_repo.change(uow.conn, run_id, **values)
     return get_run(uow, run_id)
 
 
@@ -347,14 +307,13 @@ def report_usage(
         "wall_seconds": float(wall_seconds),
         "cpu_seconds": float(cpu_seconds),
     }
-    key = and_(run_usage.c.run_id == run_id, run_usage.c.seq == seq)
-    stored = uow.conn.execute(select(run_usage).where(key)).first()
+    stored = runs_repo.usage_record(uow.conn, run_id, seq)
     if stored is not None:
         if any(stored._mapping[k] != v for k, v in record.items()):
             raise ConflictError(f"usage {run_id}#{seq} exists with other content")
         return dict(stored._mapping)
     _leased(uow, run_id, lease_id)
-    uow.conn.execute(insert(run_usage).values(**record, reported_at=aware_now()))
+    runs_repo.add_usage(uow.conn, record, aware_now())
     return record
 
 
@@ -402,31 +361,19 @@ def _finish(
         "wallet_fen": settled.wallet_fen,
         "checkpoint_uri": checkpoint_uri or run["checkpoint_uri"],
     }
-    uow.conn.execute(update(runs).where(runs.c.id == run["id"]).values(**values))
+    runs_repo.change(uow.conn, run["id"], **values)
     if klass is ExitClass.STACK_ERROR and not run["cancel_requested"]:  # a cancel ends the job
         nxt = _fall_back(uow, {**run, **values})
         if nxt is not None:
-            uow.conn.execute(
-                update(runs).where(runs.c.id == run["id"]).values(next_run_id=nxt["id"])
-            )
+            runs_repo.change(uow.conn, run["id"], next_run_id=nxt["id"])
     return get_run(uow, run["id"])
 
 
 def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
     catalog = load_catalog()
-    busy: dict[str, int] = dict(
-        uow.conn.execute(
-            select(runs.c.offer_id, func.count())
-            .where(runs.c.status.in_(list(ACTIVE_STATUSES)))
-            .group_by(runs.c.offer_id)
-        ).all()
-    )
+    busy = runs_repo.active_by_offer(uow.conn)
     now = aware_now()
-    rows = uow.conn.execute(
-        select(offers)
-        .join(sites, sites.c.id == offers.c.site_id)
-        .where(offers.c.retired_at.is_(None), sites.c.retired_at.is_(None))
-    )
+    rows = runs_repo.open_offers(uow.conn)
     choices = []
     for o in rows:
         if as_utc(o.available_until) < now:
@@ -485,7 +432,7 @@ def _fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
         return None
     savepoint.commit()
     if waiting:
-        uow.conn.execute(update(runs).where(runs.c.id == attempt["id"]).values(exit_detail=waiting))
+        runs_repo.change(uow.conn, attempt["id"], exit_detail=waiting)
         return get_run(uow, attempt["id"])
     return done.run
 
@@ -577,7 +524,7 @@ def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, An
     if run["status"] == RunStatus.QUEUED:
         run = _finish(uow, run, ExitClass.CANCELLED, "cancelled by the tenant", "")
     elif run["status"] in ACTIVE_STATUSES:
-        uow.conn.execute(update(runs).where(runs.c.id == run_id).values(cancel_requested=1))
+        runs_repo.change(uow.conn, run_id, cancel_requested=1)
         run = get_run(uow, run_id)
     uow.commit()
     return run
@@ -594,5 +541,4 @@ def visible_run(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, Any]:
 
 
 def runs_of_request(uow: UnitOfWork, request_id: str) -> list[dict[str, Any]]:
-    stmt = select(runs).where(runs.c.request_id == request_id).order_by(runs.c.attempt)
-    return [to_dict(r) for r in uow.conn.execute(stmt)]
+    return [to_dict(r) for r in runs_repo.of_request(uow.conn, request_id)]

@@ -1,12 +1,16 @@
-"""Reads of ``runs`` and ``run_usage`` that are not one run's: the settled runs of a period."""
+"""Rows of ``runs`` and ``run_usage``: the queue agents lease from, usage, settled periods."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from suanli.domain.jobs import ACTIVE_STATUSES, RunStatus
+from suanli.store.repositories.rows import row_by_id
+from suanli.store.tables.exchange import reservations
+from suanli.store.tables.foundation import offers, sites
 from suanli.store.tables.runs import run_usage, runs
 
 
@@ -32,4 +36,108 @@ def settled_between(
         stmt = stmt.where(runs.c.tenant_id == tenant_id)
     if provider_id is not None:
         stmt = stmt.where(runs.c.provider_id == provider_id)
+    return list(conn.execute(stmt))
+
+
+# One run and its usage: the queue an agent leases from.
+
+_ACTIVE_LEASE = (RunStatus.LEASED, RunStatus.RUNNING)
+
+
+def get(conn: Connection, run_id: str, *, lock: bool = False) -> Any:
+    return row_by_id(conn, runs, run_id, lock=lock)
+
+
+def add(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(runs).values(**values))
+
+
+def change(conn: Connection, run_id: str, **values: Any) -> None:
+    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+
+def of_request(conn: Connection, request_id: str) -> list[Any]:
+    stmt = select(runs).where(runs.c.request_id == request_id).order_by(runs.c.attempt)
+    return list(conn.execute(stmt))
+
+
+def expire_leases(conn: Connection, now: datetime, site_id: str | None = None) -> int:
+    """Queue again the runs whose lease ran out; how many."""
+    stmt = (
+        update(runs)
+        .where(runs.c.status.in_(_ACTIVE_LEASE), runs.c.lease_expires_at < now)
+        .values(status=RunStatus.QUEUED, lease_id=None, lease_owner=None, lease_expires_at=None)
+    )
+    if site_id is not None:
+        stmt = stmt.where(runs.c.site_id == site_id)
+    return conn.execute(stmt).rowcount or 0
+
+
+def _ready() -> Any:
+    """A run may start: it has its own reservation, or its request reserves nothing."""
+    own = select(reservations.c.id).where(reservations.c.id == runs.c.id).exists()
+    reserving = select(reservations.c.id).where(reservations.c.request_id == runs.c.request_id)
+    return or_(own, ~reserving.exists())
+
+
+def next_ready(conn: Connection, site_id: str, *, skip_locked: bool) -> Any:
+    """The site's oldest queued run that may start, locked (skipping ones another agent holds,
+    where the database can), or None."""
+    stmt = (
+        select(runs)
+        .where(and_(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED), _ready())
+        .order_by(runs.c.created_at, runs.c.id)
+        .limit(1)
+    )
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return conn.execute(stmt).first()
+
+
+def waiting(conn: Connection, site_id: str) -> list[Any]:
+    """The site's queued runs still waiting for a reservation, oldest first."""
+    stmt = (
+        select(runs)
+        .where(runs.c.site_id == site_id, runs.c.status == RunStatus.QUEUED, ~_ready())
+        .order_by(runs.c.created_at, runs.c.id)
+    )
+    return list(conn.execute(stmt).all())
+
+
+def usage(conn: Connection, run_id: str) -> list[dict[str, Any]]:
+    stmt = select(run_usage).where(run_usage.c.run_id == run_id).order_by(run_usage.c.seq)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def usage_record(conn: Connection, run_id: str, seq: int) -> Any:
+    key = and_(run_usage.c.run_id == run_id, run_usage.c.seq == seq)
+    return conn.execute(select(run_usage).where(key)).first()
+
+
+def add_usage(conn: Connection, record: dict[str, Any], at: datetime) -> None:
+    conn.execute(insert(run_usage).values(**record, reported_at=at))
+
+
+def last_seq(conn: Connection, run_id: str) -> int:
+    stmt = select(func.coalesce(func.max(run_usage.c.seq), 0)).where(run_usage.c.run_id == run_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def active_by_offer(conn: Connection) -> dict[str, int]:
+    """How many runs are active on each offer."""
+    stmt = (
+        select(runs.c.offer_id, func.count())
+        .where(runs.c.status.in_(list(ACTIVE_STATUSES)))
+        .group_by(runs.c.offer_id)
+    )
+    return {offer_id: int(n) for offer_id, n in conn.execute(stmt).all()}
+
+
+def open_offers(conn: Connection) -> list[Any]:
+    """Offers not retired at sites not retired (their windows not checked)."""
+    stmt = (
+        select(offers)
+        .join(sites, sites.c.id == offers.c.site_id)
+        .where(offers.c.retired_at.is_(None), sites.c.retired_at.is_(None))
+    )
     return list(conn.execute(stmt))
