@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 from suanli.agent.backends.local import LocalBackend
-from suanli.services.applications import voucher_account_id
 from suanli.services.settlement import wallet_account
+from suanli.services.vouchers import voucher_account_id
 from tests.agent_support import make_agent, train_command
 from tests.integration.exchange_support import TENANT, VOUCHER, available, give_voucher, request
 

@@ -14,8 +14,8 @@ from suanli.domain.money import apply_rate
 from suanli.domain.roles import SYSTEM, Principal, Role
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
 from suanli.services import batch_placement, exchange, runs
-from suanli.services.applications import voucher_account_id
 from suanli.services.settlement import wallet_account
+from suanli.services.vouchers import voucher_account_id
 from suanli.store.uow import UnitOfWork
 from tests.integration.exchange_support import (
     TENANT,

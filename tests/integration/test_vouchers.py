@@ -24,6 +24,7 @@ from suanli.domain.vouchers import ReviewResult, Status
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
 from suanli.services import applications as apps
 from suanli.services import claims, ledger, registry
+from suanli.services import vouchers as voucher_service
 from suanli.store.tables.vouchers import purchase_claims, voucher_applications, vouchers
 from suanli.store.uow import UnitOfWork
 
@@ -237,11 +238,11 @@ def test_approval_issues_a_voucher_funded_from_the_budget(db: Engine) -> None:
     assert balance(db, voucher.account_id) == 150_000
     assert balance(db, "budget:t-voucher:2026") == 1_000_000 - 150_000
     with UnitOfWork(db) as uow:
-        view = apps.budget_view(uow, REVIEWER, "t-voucher")
+        view = voucher_service.budget_view(uow, REVIEWER, "t-voucher")
         assert view["years"][0]["paid_fen"] == 150_000
         assert view["commitments"][0]["committed_fen"] == 150_000
-        assert [v.id for v in apps.vouchers_for(uow, QT)] == ["v-a1"]
-        assert apps.vouchers_for(uow, DH) == []
+        assert [v.id for v in voucher_service.vouchers_for(uow, QT)] == ["v-a1"]
+        assert voucher_service.vouchers_for(uow, DH) == []
     again = review(db, "a1", amount_fen=150_000, reason="contract checked")
     assert again.result is ReviewResult.EXISTS and again.voucher == voucher
     with pytest.raises(ConflictError):
@@ -337,7 +338,7 @@ def test_concurrent_retries_of_one_application_and_one_claim_get_the_stored_one(
 
 def vouchers_on_the_cost(engine: Engine) -> int:
     with UnitOfWork(engine) as uow:
-        return sum(v.amount_fen for v in apps.vouchers_for(uow, SYSTEM, "qiantang-llm"))
+        return sum(v.amount_fen for v in voucher_service.vouchers_for(uow, SYSTEM, "qiantang-llm"))
 
 
 def test_city_and_district_on_one_contract_never_pay_above_the_cost(db: Engine) -> None:
@@ -401,7 +402,7 @@ def test_racing_applications_on_one_cost_never_pay_above_it(db: Engine) -> None:
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda job: review(db, job[0]), jobs))
     with UnitOfWork(db) as uow:
-        paid = {v.application_id: v.amount_fen for v in apps.vouchers_for(uow, SYSTEM)}
+        paid = {v.application_id: v.amount_fen for v in voucher_service.vouchers_for(uow, SYSTEM)}
     for i, cost in enumerate(costs):
         assert paid.get(f"t-city-{i}", 0) + paid.get(f"t-district-{i}", 0) <= cost
     healthy(db)
@@ -464,7 +465,7 @@ def issued(db: Engine) -> Iterator[str]:
 
 def spend(engine: Engine, who: Principal, voucher_id: str, amount: Any, **kw: Any) -> Any:
     with UnitOfWork(engine) as uow:
-        return apps.spend_voucher(
+        return voucher_service.spend_voucher(
             uow, who, voucher_id, provider_id="hz-xixi-compute", amount_fen=amount,
             currency=kw.pop("currency", "CNY"), transfer_id=kw.pop("transfer_id", "pay-1"),
             now=kw.pop("now", NOW),
@@ -558,4 +559,4 @@ def test_tenants_read_only_their_own_applications(db: Engine) -> None:
         with pytest.raises(PermissionDenied):
             apps.list_applications(uow, QT, tenant_id="deepharbor-ai")
         with pytest.raises(PermissionDenied):
-            apps.budget_view(uow, QT, "t-voucher")
+            voucher_service.budget_view(uow, QT, "t-voucher")

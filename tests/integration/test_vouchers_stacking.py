@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from suanli.domain.roles import SYSTEM
 from suanli.domain.vouchers import Application, ReviewResult, Status
 from suanli.errors import ValidationError
-from suanli.services import applications as apps
+from suanli.services import vouchers
 from suanli.store.repositories import vouchers as repo
 from suanli.store.uow import UnitOfWork
 from tests.conftest import ApiClient
@@ -56,7 +56,7 @@ def programs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 def paid_on_cost(engine: Engine) -> dict[str, int]:
     with UnitOfWork(engine) as uow:
-        return {v.application_id: v.amount_fen for v in apps.vouchers_for(uow, SYSTEM)}
+        return {v.application_id: v.amount_fen for v in vouchers.vouchers_for(uow, SYSTEM)}
 
 
 # --- 1. a program that pays only together with another ------------------------------------

@@ -22,7 +22,7 @@ from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
 from suanli.schemas.programs import ContractIn
 from suanli.services import applications as apps
-from suanli.services import claims, ledger
+from suanli.services import claims, ledger, vouchers
 
 vouchers_app = typer.Typer(help="Vouchers issued on approved applications.")
 applications_app = typer.Typer(help="Voucher applications.")
@@ -189,7 +189,7 @@ def list_vouchers(
 ) -> None:
     """List vouchers with their balances."""
     with unit_of_work() as uow:
-        found = apps.vouchers_for(uow, SYSTEM, tenant, program)
+        found = vouchers.vouchers_for(uow, SYSTEM, tenant, program)
         if as_json:
             print_json(
                 [
@@ -303,7 +303,7 @@ def list_claims(
 def budget(program_id: str, as_json: AsJson = False) -> None:
     """A program's budget per year: funded, paid, held for later tranches, left."""
     with unit_of_work() as uow:
-        view = apps.budget_view(uow, SYSTEM, program_id)
+        view = vouchers.budget_view(uow, SYSTEM, program_id)
     if as_json:
         print_json(view)
         return

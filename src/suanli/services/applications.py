@@ -13,23 +13,20 @@ a refusal or an error leaves the database as it was. Retries are idempotent by i
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from fractions import Fraction
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
 from suanli.domain.money import Money, apply_rate
 from suanli.domain.programs import Program
-from suanli.domain.registry import Provider, Tenant, check_id
-from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.domain.registry import Tenant, check_id
+from suanli.domain.roles import Principal, Role
 from suanli.domain.subsidy import (
     Contract,
     SubsidyDecision,
-    provider_refusals,
     stacking_conflicts,
     total_rate_limit,
 )
@@ -43,9 +40,7 @@ from suanli.domain.vouchers import (
     voucher_validity,
 )
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.ledger.model import Balance, TransferOutcome
 from suanli.services import awards, ledger
-from suanli.services.catalog import load_catalog
 from suanli.services.common import (
     acting_for,
     aware_now,
@@ -53,9 +48,11 @@ from suanli.services.common import (
     positive_fen,
     registered_tenant,
     same_decision,
+    tenant_scope,
 )
-from suanli.services.programs import get_program, rate_for_contract, subsidy_for_contract
-from suanli.services.settlement import receivable_account
+from suanli.services.programs import rate_for_contract, subsidy_for_contract
+from suanli.services.stacking import OnCost, contract_from_json, contract_json, cost_of, stacked_on
+from suanli.services.vouchers import voucher_account_id
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories import vouchers as repo
 from suanli.store.uow import UnitOfWork
@@ -76,90 +73,6 @@ class ReviewOutcome:
     @property
     def ok(self) -> bool:
         return self.result.ok
-
-
-def contract_json(contract: Contract) -> dict[str, Any]:
-    data = {
-        "provider_id": contract.provider_id,
-        "accelerator_id": contract.accelerator_id,
-        "accelerator_hours": str(contract.accelerator_hours),
-        "amount_fen": contract.amount_fen,
-        "currency": contract.currency,
-        "start_on": contract.start_on.isoformat(),
-        "end_on": None if contract.end_on is None else contract.end_on.isoformat(),
-    }
-    if contract.contract_id:  # only when given, so records stored before it compare equal
-        data["contract_id"] = contract.contract_id
-    return data
-
-
-def contract_from_json(data: Mapping[str, Any]) -> Contract:
-    end_on = data.get("end_on")
-    return Contract(
-        str(data["provider_id"]), str(data["accelerator_id"]),
-        Fraction(str(data["accelerator_hours"])), int(data["amount_fen"]), str(data["currency"]),
-        date.fromisoformat(str(data["start_on"])),
-        None if end_on is None else date.fromisoformat(str(end_on)),
-        contract_id=str(data.get("contract_id") or ""),
-    )  # fmt: skip
-
-
-def cost_key(contract: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What makes two contracts stated without a number one cost: provider, accelerator model
-    (an alias is the same model), amount, currency and start. Restating the term or hours
-    does not make a new cost."""
-    acc = load_catalog().find(str(contract["accelerator_id"]))
-    model = acc.id if acc is not None else str(contract["accelerator_id"]).lower()
-    return (
-        contract["provider_id"], model, contract["amount_fen"], contract["currency"],
-        contract["start_on"],
-    )  # fmt: skip
-
-
-def same_cost(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Two contracts of one tenant are one cost when both name the same ``contract_id``,
-    whatever else they state; when either names none, when they state the same details.
-    Two different numbers are two contracts."""
-    a_id, b_id = a.get("contract_id"), b.get("contract_id")
-    if a_id and b_id:
-        return bool(a_id == b_id)
-    return cost_key(a) == cost_key(b)
-
-
-@dataclass(frozen=True, slots=True)
-class OnCost:
-    """Another application on the same cost: its program, what it pays (approved) or may
-    pay (pending), and the amount its contract states."""
-
-    program: Program
-    amount_fen: int
-    stated_fen: int
-    approved: bool
-
-
-def stacked_on(
-    uow: UnitOfWork, tenant_id: str, contract: Mapping[str, Any], *, but: str, approved_only: bool
-) -> list[OnCost]:
-    """The subsidies on the same cost: each other application of the tenant on it (approved,
-    or also pending) with its program and amount (approved, or what it may be approved)."""
-    out = []
-    for other in repo.list_all(uow.conn, Application, tenant_id=tenant_id):
-        if other.id == but or not same_cost(other.facts["contract"], contract):
-            continue
-        stated = int(other.facts["contract"]["amount_fen"])
-        program = awards.known_program(other.program_id)
-        if other.status is Status.APPROVED:
-            out.append(OnCost(program, other.approved_fen or 0, stated, True))
-        elif other.status is Status.PENDING and not approved_only:
-            may_pay = min(other.requested_fen, other.entitled_fen)
-            out.append(OnCost(program, may_pay, stated, False))
-    return out
-
-
-def cost_of(contract: Mapping[str, Any], on_cost: Sequence[OnCost]) -> int:
-    """The cost the applications on it are judged against: one contract stated with several
-    amounts counts at the smallest."""
-    return min([int(contract["amount_fen"]), *(o.stated_fen for o in on_cost)])
 
 
 def verdicts_json(decision: SubsidyDecision) -> tuple[dict[str, Any], ...]:
@@ -414,15 +327,6 @@ def get_application(uow: UnitOfWork, who: Principal, application_id: str) -> App
     return app
 
 
-def _own(who: Principal, tenant_id: str | None) -> str | None:
-    """Tenants see only their own records, whatever they ask for."""
-    if who.role in READ_ALL_ROLES:
-        return tenant_id
-    if tenant_id not in (None, who.org_id):
-        raise PermissionDenied(f"{who.role} may not read records of {tenant_id}")
-    return who.org_id or "\x00"
-
-
 def list_applications(
     uow: UnitOfWork,
     who: Principal,
@@ -434,122 +338,6 @@ def list_applications(
     if status is not None and status not in {s.value for s in Status}:
         raise ValidationError("status", f"must be one of {', '.join(s.value for s in Status)}")
     return repo.list_all(
-        uow.conn, Application, tenant_id=_own(who, tenant_id), program_id=program_id,
+        uow.conn, Application, tenant_id=tenant_scope(who, tenant_id), program_id=program_id,
         status=status,
     )  # fmt: skip
-
-
-def vouchers_for(
-    uow: UnitOfWork, who: Principal, tenant_id: str | None = None, program_id: str | None = None
-) -> list[Voucher]:
-    return repo.list_all(uow.conn, Voucher, tenant_id=_own(who, tenant_id), program_id=program_id)
-
-
-def voucher_account_id(voucher_id: str) -> str:
-    return f"voucher:{voucher_id}"
-
-
-def get_voucher(uow: UnitOfWork, who: Principal, voucher_id: str) -> tuple[Voucher, Balance]:
-    voucher = repo.get(uow.conn, Voucher, voucher_id)
-    if voucher is None:
-        raise NotFoundError("voucher", voucher_id)
-    if not who.can_read_org(voucher.tenant_id):
-        raise PermissionDenied(f"{who.role} may not read voucher {voucher_id}")
-    return voucher, ledger.balance(uow, voucher.account_id)
-
-
-def usable_voucher(
-    uow: UnitOfWork, who: Principal, voucher_id: str, currency: str, on: date
-) -> Voucher:
-    """The voucher, if ``who`` may spend it in ``currency`` on ``on``; else a clear error."""
-    voucher = repo.get(uow.conn, Voucher, voucher_id)
-    if voucher is None:
-        raise NotFoundError("voucher", voucher_id)
-    if who.role != Role.OFFICER and who.org_id != voucher.tenant_id:
-        raise PermissionDenied(f"voucher {voucher_id} belongs to another tenant")
-    if currency != voucher.currency:
-        raise ValidationError("currency", f"voucher {voucher_id} is in {voucher.currency}")
-    problem = voucher.validity_problem(on)
-    if problem is not None:
-        raise ValidationError("voucher_id", problem)
-    return voucher
-
-
-def spend_transfer_id(voucher_id: str, transfer_id: str) -> str:
-    """The ledger id of a spend: the client's key, within its voucher's own namespace, so a
-    client can never take an id the platform will need (``issue:…``, ``run:…``, ``payout:…``)."""
-    if not _CLIENT_KEY.fullmatch(transfer_id):
-        raise ValidationError("transfer_id", "must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', '-'")
-    return f"spend:{voucher_id}:{transfer_id}"
-
-
-_CLIENT_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
-
-
-def spend_voucher(
-    uow: UnitOfWork,
-    who: Principal,
-    voucher_id: str,
-    *,
-    provider_id: str,
-    amount_fen: int,
-    currency: str,
-    transfer_id: str,
-    now: datetime | None = None,
-) -> TransferOutcome:
-    """Pay a provider from a voucher. Insufficient funds is a result; bad input an error."""
-    positive_fen("amount_fen", amount_fen)
-    at = aware_now(now)
-    voucher = usable_voucher(uow, who, voucher_id, currency, at.date())
-    provider = registry_repo.get(uow.conn, Provider, provider_id)
-    if provider is None or provider.retired_at is not None:
-        raise ValidationError("provider_id", f"unknown provider {provider_id!r}")
-    # The program's money goes only where its rules let it: an accredited provider, not the
-    # tenant's own affiliate (else a voucher would be cash to pay oneself).
-    tenant = registered_tenant(uow, voucher.tenant_id, "voucher_id")
-    program = get_program(voucher.program_id)
-    refused = provider_refusals(program, tenant, provider.id, provider.related_parties)
-    if refused:
-        raise ValidationError("provider_id", "the voucher cannot pay here: " + "; ".join(refused))
-    receivable = receivable_account(provider_id)
-    ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
-    outcome = ledger.transfer(
-        uow, spend_transfer_id(voucher_id, transfer_id), voucher.account_id, receivable,
-        amount_fen, currency,
-        memo=f"voucher {voucher_id}", now=at,
-    )  # fmt: skip
-    if outcome.ok:
-        uow.commit()
-    else:
-        uow.rollback()
-    return outcome
-
-
-def budget_view(uow: UnitOfWork, who: Principal, program_id: str) -> dict[str, Any]:
-    """Per year: budget, paid out, held for later tranches, left; and awards per entity."""
-    if who.role not in READ_ALL_ROLES:
-        raise PermissionDenied(f"{who.role} may not read program budgets")
-    program = awards.known_program(program_id)
-    years = []
-    for row in repo.budget_rows(uow.conn, program_id):
-        account = ledger.get_account(uow, row["account_id"])
-        years.append(
-            {
-                "year": row["year"],
-                "budget_fen": row["budget_fen"],
-                "account_id": row["account_id"],
-                "funded_fen": account.posted_credits,
-                "paid_fen": account.posted_debits,
-                "held_fen": account.pending_debits,
-                "left_fen": ledger.balance(uow, row["account_id"]).available_minor,
-            }
-        )
-    return {
-        "program_id": program_id,
-        "currency": program.currency,
-        "budget_per_year_fen": program.budget_per_year_fen,
-        "cap_per_entity_fen": program.cap_per_entity_fen,
-        "cap_period": program.cap_period,
-        "years": years,
-        "commitments": repo.commitments_of(uow.conn, program_id),
-    }

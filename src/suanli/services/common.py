@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from suanli.domain.registry import Tenant
-from suanli.domain.roles import Principal, Role
+from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.vouchers import Status
 from suanli.errors import PermissionDenied, ValidationError
 from suanli.store.repositories import registry as registry_repo
@@ -61,3 +61,12 @@ def same_decision(
     if decision == "approve":
         return status is Status.APPROVED and amount_fen in (None, approved_fen)
     return status is Status.REJECTED and stored_reason == reason.strip()
+
+
+def tenant_scope(who: Principal, tenant_id: str | None) -> str | None:
+    """Tenants see only their own records, whatever they ask for."""
+    if who.role in READ_ALL_ROLES:
+        return tenant_id
+    if tenant_id not in (None, who.org_id):
+        raise PermissionDenied(f"{who.role} may not read records of {tenant_id}")
+    return who.org_id or "\x00"

@@ -14,12 +14,12 @@ from suanli.domain.roles import Principal
 from suanli.domain.subsidy_plan import OfferView, VoucherView
 from suanli.errors import ValidationError
 from suanli.services import ledger
-from suanli.services.applications import usable_voucher
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, registered_tenant
 from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
+from suanli.services.vouchers import usable_voucher
 from suanli.store.repositories import registry as repo
 from suanli.store.uow import UnitOfWork
 

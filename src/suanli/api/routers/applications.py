@@ -21,7 +21,7 @@ from suanli.ledger.model import Balance
 from suanli.schemas.base import Body, Currency, Fen, PositiveFen, Ref, Text
 from suanli.schemas.programs import ContractIn
 from suanli.services import applications as apps
-from suanli.services import claims, ledger
+from suanli.services import claims, ledger, vouchers
 
 router = APIRouter(tags=["vouchers"], route_class=RetryingRoute)
 
@@ -152,13 +152,13 @@ def review(application_id: str, body: ReviewIn, uow: UoW, who: Reviewer) -> dict
 def list_vouchers(
     uow: UoW, who: Reader, tenant_id: str | None = None, program_id: str | None = None
 ) -> list[dict[str, Any]]:
-    found = apps.vouchers_for(uow, who, tenant_id, program_id)
+    found = vouchers.vouchers_for(uow, who, tenant_id, program_id)
     return [_voucher(v, ledger.balance(uow, v.account_id)) for v in found]
 
 
 @router.get("/vouchers/{voucher_id}", summary="A voucher, its balance and its statement")
 def read_voucher(voucher_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
-    voucher, balance = apps.get_voucher(uow, who, voucher_id)
+    voucher, balance = vouchers.get_voucher(uow, who, voucher_id)
     lines = ledger.account_statement(uow, voucher.account_id)
     statement = [
         {
@@ -177,7 +177,7 @@ def read_voucher(voucher_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
 
 @router.post("/vouchers/{voucher_id}/spend", summary="Pay a provider from a voucher")
 def spend(voucher_id: str, body: SpendIn, uow: UoW, who: Applicant) -> dict[str, Any]:
-    outcome = apps.spend_voucher(
+    outcome = vouchers.spend_voucher(
         uow, who, voucher_id, provider_id=body.provider_id, amount_fen=body.amount_fen,
         currency=body.currency, transfer_id=body.transfer_id,
     )  # fmt: skip
@@ -229,4 +229,4 @@ def review_claim(claim_id: str, body: ReviewIn, uow: UoW, who: Reviewer) -> dict
 
 @router.get("/programs/{program_id}/budget", summary="A program's budget, payouts and awards")
 def budget(program_id: str, uow: UoW, who: Overseer) -> dict[str, Any]:
-    return apps.budget_view(uow, who, program_id)
+    return vouchers.budget_view(uow, who, program_id)
