@@ -23,23 +23,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from suanli.domain.exchange import Busy, JobRequest, Refusal, peak_use
+from suanli.domain.exchange import JobRequest, Refusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
-from suanli.domain.registry import Provider
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
-from suanli.domain.subsidy_plan import VoucherView, origin_rates
+from suanli.domain.subsidy_plan import VoucherView
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
-from suanli.services import runs
+from suanli.services import online_rules, runs
 from suanli.services.capacity import reserve
-from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, aware_now, registered_tenant
-from suanli.services.quotes import live_offers, quote, tenant_vouchers
-from suanli.services.settlement import cover_rate
-from suanli.store.repositories import registry as registry_repo
+from suanli.services.quotes import quote, tenant_vouchers
 from suanli.store.repositories import requests as requests_repo
 from suanli.store.repositories import reservations as reservations_repo
 from suanli.store.repositories.vouchers import lock_tenant
@@ -155,73 +151,6 @@ class Submitted:
         }
 
 
-# Policies that apply online: a program's domestic floor and the fair share of scarce models.
-
-
-def _domestic_refusal(uow: UnitOfWork, row: QuoteRow, policy: Policy) -> str:
-    pol = policy.program(row.program_id)
-    if pol is None or pol.domestic_floor == 0 or row.origin == "domestic":
-        return ""
-    # The program's budget rows serialise foreign placements under one floor: two concurrent
-    # submissions would otherwise both read the same domestic share and both pass.
-    requests_repo.lock_program_budgets(uow.conn, pol.id)
-    placed = requests_repo.placed_hours_by_origin(uow.conn, pol.id)
-    domestic = sum(h for o, h in placed if o == "domestic")
-    total = sum(h for _, h in placed) + row.accelerator_hours
-    if domestic + pol.domestic_surplus_ah >= float(pol.domestic_floor) * total:
-        return ""
-    return (f"program {pol.id}'s domestic floor {pol.domestic_floor} of subsidised "
-            f"accelerator-hours: {domestic:.0f} of {total:.0f} would be domestic")  # fmt: skip
-
-
-def _fair_share_refusal(
-    uow: UnitOfWork, row: QuoteRow, tenant_id: str, policy: Policy, now: datetime
-) -> str:
-    cap = policy.fair_share_cap
-    if cap is None or row.accelerator_id not in policy.scarce_models:
-        return ""
-    scarce = [
-        v.offer for v in live_offers(uow, now) if v.offer.accelerator_id in policy.scarce_models
-    ]
-    total = sum(o.count for o in scarce)
-    mine = reservations_repo.tenant_active_on(uow.conn, tenant_id, [o.id for o in scarce], now)
-    busy = [Busy(s, e, a) for s, e, a in mine]
-    used = peak_use(busy, row.start, row.finish)
-    if used + row.count <= cap * total:
-        return ""
-    return (f"fair share: {tenant_id} would hold {used + row.count} of {total} scarce "
-            f"accelerators at once, above {cap}")  # fmt: skip
-
-
-# Placing one quote row.
-
-
-def _voucher_rule(
-    uow: UnitOfWork,
-    request: JobRequest,
-    row: QuoteRow,
-    vouchers: dict[str, VoucherView],
-    hold_total_fen: int,
-    now: datetime,
-) -> dict[str, Any] | None:
-    if row.voucher_id is None:
-        return None
-    v = vouchers[row.voucher_id]
-    tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
-    provider = registry_repo.get(uow.conn, Provider, row.provider_id)
-    assert provider is not None  # the quote read it a moment ago
-    rates = origin_rates(v.program, tenant, provider, row.accelerator_hours, row.cost_fen,
-                         now.date(), load_catalog())  # fmt: skip
-    rates[row.origin] = row.rate  # decided on this very offer
-    cover = cover_rate(v.balance_fen, hold_total_fen)
-    return {
-        "account_id": v.account_id,
-        "program_id": v.program.id,
-        "voucher_id": v.voucher_id,
-        "rates": {origin: str(min(rate, cover)) for origin, rate in sorted(rates.items())},
-    }
-
-
 CAPACITY_TAKEN = "its capacity was taken meanwhile"
 
 
@@ -248,7 +177,7 @@ def place_row(
         return CAPACITY_TAKEN
     spec = replace(request.spec, accelerators=row.count, time_limit_s=row.duration_s)
     hold = hold_fen(row.price_fen_per_accel_hour, spec)
-    voucher = _voucher_rule(uow, request, row, vouchers, hold, now)
+    voucher = online_rules.voucher_rule(uow, request, row, vouchers, hold, now)
     done = runs.enqueue_run(
         uow, request_id=request.id, tenant_id=request.tenant_id, offer_id=row.offer_id,
         spec=spec, fallback=request.fallback, voucher=voucher,
@@ -285,9 +214,9 @@ def _try_rows(
         # program's budget rows, the order approvals take them in.
         lock_tenant(uow.conn, request.tenant_id)
     for row in rows:
-        blocked = _domestic_refusal(uow, row, policy) or _fair_share_refusal(
-            uow, row, request.tenant_id, policy, now
-        )
+        blocked = online_rules.domestic_refusal(
+            uow, row, policy
+        ) or online_rules.fair_share_refusal(uow, row, request.tenant_id, policy, now)
         if blocked:
             refused.append(Refusal(row.offer_id, row.accelerator_id, "policy", blocked))
             reason = blocked
