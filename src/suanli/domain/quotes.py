@@ -242,6 +242,24 @@ def quote_offers(
     return Quote(request.id, request.objective, rows, refused)
 
 
+def _estimate(
+    request: JobRequest, view: OfferView, acc: Accelerator, model: MfuModel
+) -> Estimate | Infeasible:
+    """The job on this offer: its stated size, or the estimator's figures for its workload."""
+    offer = view.offer
+    if request.duration_s is not None:
+        assert request.accelerators is not None  # JobRequest.validate
+        return fixed_size(
+            acc, count=request.accelerators, duration_s=request.duration_s, pue=view.site.pue,
+            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+        )  # fmt: skip
+    return estimate_checked(
+        request.workload, acc, count=request.accelerators, pue=view.site.pue,
+        price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
+        max_count=offer.count, model=model,
+    )  # fmt: skip
+
+
 def _price(
     request: JobRequest,
     view: OfferView,
@@ -254,18 +272,7 @@ def _price(
 ) -> QuoteRow | Refusal:
     """One offer that passed the gate: estimated, subsidised, scheduled, or refused why."""
     offer = view.offer
-    if request.duration_s is not None:
-        assert request.accelerators is not None  # JobRequest.validate
-        est: Estimate | Infeasible = fixed_size(
-            acc, count=request.accelerators, duration_s=request.duration_s, pue=view.site.pue,
-            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
-        )  # fmt: skip
-    else:
-        est = estimate_checked(
-            request.workload, acc, count=request.accelerators, pue=view.site.pue,
-            price_fen_per_accel_hour=offer.price_fen_per_accel_hour, currency=offer.currency,
-            max_count=offer.count, model=model,
-        )  # fmt: skip
+    est = _estimate(request, view, acc, model)
     if isinstance(est, Infeasible):
         return Refusal(offer.id, acc.id, _ESTIMATE_CODES.get(est.code, est.code), est.reason)
     cost = est.cost_fen or 0

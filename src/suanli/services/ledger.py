@@ -111,18 +111,8 @@ def transfer(
     now: datetime | None = None,
 ) -> TransferOutcome:
     """Move ``amount_minor`` from the debit account to the credit account, or hold it."""
-    valid_id("transfer_id", transfer_id)
-    valid_id("debit_account_id", debit_account_id)
-    valid_id("credit_account_id", credit_account_id)
-    valid_amount("amount_minor", amount_minor)
-    valid_currency("currency", currency)
-    valid_timeout("timeout_s", timeout_s)
-    if timeout_s is not None and not pending:
-        raise ValidationError("timeout_s", "only a pending transfer (a hold) has a timeout")
-    if debit_account_id == credit_account_id:
-        raise ValidationError("credit_account_id", "must differ from debit_account_id")
-    if not isinstance(memo, str) or len(memo) > MAX_MEMO_CHARS:
-        raise ValidationError("memo", f"must be text of at most {MAX_MEMO_CHARS} characters")
+    _check_transfer(transfer_id, debit_account_id, credit_account_id, amount_minor, currency,
+                    pending, timeout_s, memo)  # fmt: skip
     kind = TransferKind.PENDING if pending else TransferKind.SINGLE
     request = {
         "kind": kind,
@@ -163,14 +153,28 @@ def transfer(
         assert stored is not None
         return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
     side = "pending" if pending else "posted"
-    repo.add_to_pair(
-        uow.conn,
-        debit_account_id,
-        {f"{side}_debits": amount_minor},
-        credit_account_id,
-        {f"{side}_credits": amount_minor},
-    )
+    repo.add_to_pair(uow.conn, debit_account_id, {f"{side}_debits": amount_minor},
+                     credit_account_id, {f"{side}_credits": amount_minor})  # fmt: skip
     return TransferOutcome(TransferResult.OK, new)
+
+
+def _check_transfer(
+    transfer_id: str, debit_account_id: str, credit_account_id: str, amount_minor: int,
+    currency: str, pending: bool, timeout_s: int | None, memo: str,
+) -> None:  # fmt: skip
+    """Bad input to a transfer is a ValidationError naming the field; nothing was written."""
+    valid_id("transfer_id", transfer_id)
+    valid_id("debit_account_id", debit_account_id)
+    valid_id("credit_account_id", credit_account_id)
+    valid_amount("amount_minor", amount_minor)
+    valid_currency("currency", currency)
+    valid_timeout("timeout_s", timeout_s)
+    if timeout_s is not None and not pending:
+        raise ValidationError("timeout_s", "only a pending transfer (a hold) has a timeout")
+    if debit_account_id == credit_account_id:
+        raise ValidationError("credit_account_id", "must differ from debit_account_id")
+    if not isinstance(memo, str) or len(memo) > MAX_MEMO_CHARS:
+        raise ValidationError("memo", f"must be text of at most {MAX_MEMO_CHARS} characters")
 
 
 def _refusal(

@@ -90,6 +90,22 @@ def _resolve_voucher(voucher: dict[str, Any], origin: str) -> dict[str, Any]:
     return {**rule, "rate": str(rate)}
 
 
+def _offer_and_site(
+    uow: UnitOfWork, offer_id: str, tenant_id: str, spec: JobSpec
+) -> tuple[Offer, Site]:
+    """The live offer a run is queued on and its site; the tenant must be registered."""
+    offer = registry_repo.get(uow.conn, Offer, offer_id)
+    if offer is None or offer.retired_at is not None:
+        raise ValidationError("offer_id", f"unknown or retired offer {offer_id!r}")
+    site = registry_repo.get(uow.conn, Site, offer.site_id)
+    assert site is not None
+    if registry_repo.get(uow.conn, Tenant, tenant_id) is None:
+        raise ValidationError("tenant_id", f"unknown tenant {tenant_id!r}")
+    if spec.accelerators > offer.count:
+        raise ValidationError("spec.accelerators", f"offer {offer_id} has {offer.count}")
+    return offer, site
+
+
 def enqueue_run(
     uow: UnitOfWork,
     *,
@@ -109,15 +125,7 @@ def enqueue_run(
     spec.validate()
     fallback = check_fallback(fallback)
     run_id = f"{request_id}-a{attempt}"
-    offer = registry_repo.get(uow.conn, Offer, offer_id)
-    if offer is None or offer.retired_at is not None:
-        raise ValidationError("offer_id", f"unknown or retired offer {offer_id!r}")
-    site = registry_repo.get(uow.conn, Site, offer.site_id)
-    assert site is not None
-    if registry_repo.get(uow.conn, Tenant, tenant_id) is None:
-        raise ValidationError("tenant_id", f"unknown tenant {tenant_id!r}")
-    if spec.accelerators > offer.count:
-        raise ValidationError("spec.accelerators", f"offer {offer_id} has {offer.count}")
+    offer, site = _offer_and_site(uow, offer_id, tenant_id, spec)
     accelerator = load_catalog().get(offer.accelerator_id)
     voucher_rule = _resolve_voucher(voucher or {}, accelerator.origin)
     values = {
@@ -142,29 +150,14 @@ def enqueue_run(
             raise ConflictError(f"run {run_id} exists with other content")
         return Enqueued(to_dict(existing))
     held = settlement.place_holds(
-        uow,
-        run_id,
-        tenant_id=tenant_id,
-        provider_id=site.provider_id,
-        currency=offer.currency,
-        total_fen=hold_fen(offer.price_fen_per_accel_hour, spec),
-        voucher=voucher_rule,
+        uow, run_id, tenant_id=tenant_id, provider_id=site.provider_id, currency=offer.currency,
+        total_fen=hold_fen(offer.price_fen_per_accel_hour, spec), voucher=voucher_rule,
         timeout_s=spec.time_limit_s * 4 + 86400,  # outlives queueing, retries and the run
-    )
+    )  # fmt: skip
     if not held.ok:
         return Enqueued(None, held.reason)
-    runs_repo.add(
-        uow.conn,
-        dict(
-            **values,
-            status=RunStatus.QUEUED,
-            leases=0,
-            exit_detail="",
-            cancel_requested=0,
-            holds=held.holds,
-            created_at=aware_now(),
-        ),
-    )
+    queued = {"status": RunStatus.QUEUED, "leases": 0, "exit_detail": "", "cancel_requested": 0}
+    runs_repo.add(uow.conn, {**values, **queued, "holds": held.holds, "created_at": aware_now()})
     return Enqueued(get_run(uow, run_id))
 
 
