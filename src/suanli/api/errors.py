@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,7 +85,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, ValidationError):
             return _field_error(exc)
         if isinstance(exc, Throttled):
-            retry = str(max(1, math.ceil(exc.retry_after_s)))
+            retry = str(exc.retry_after_header())
             return JSONResponse(
                 {"detail": str(exc)}, status_code=429, headers={"Retry-After": retry}
             )

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import threading
 import time
 from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from suanli.api.throttle import AuthThrottle
+from suanli.api.throttle import AuthThrottle, Throttled
 
 
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
@@ -150,8 +149,8 @@ class AuthGate:
             client = scope.get("client")
             wait_s = self.throttle.gate(client[0] if client else "unknown", authorization)
             if wait_s > 0:
-                retry = str(max(1, math.ceil(wait_s)))
-                detail = f"too many failed authentication attempts; retry after {retry} s"
-                await _answer(send, 429, detail, {"retry-after": retry})
+                refusal = Throttled(wait_s)
+                retry = str(refusal.retry_after_header())
+                await _answer(send, 429, str(refusal), {"retry-after": retry})
                 return
         await self.app(scope, receive, send)

@@ -30,6 +30,10 @@ class Throttled(SuanliError):
         )
         self.retry_after_s = retry_after_s
 
+    def retry_after_header(self) -> int:
+        """Whole seconds for ``Retry-After``: at least one."""
+        return max(1, math.ceil(self.retry_after_s))
+
 
 def credential_key(authorization: str) -> str:
     return hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()
@@ -46,12 +50,18 @@ class AuthThrottle:
         self._good: OrderedDict[str, float] = OrderedDict()  # credential key -> until
         self._lock = threading.Lock()
 
+    def _level(self, address: str, now_s: float) -> float:
+        """Failures the address has to spare now (the caller holds the lock)."""
+        level, seen = self._buckets.get(address, (float(self.burst), now_s))
+        return min(float(self.burst), level + (now_s - seen) * self.per_s)
+
     def authenticated(self, authorization: str, now_s: float | None = None) -> None:
         """Remember a credential that authenticated, so a closed gate lets it through."""
         now_s = time.monotonic() if now_s is None else now_s
+        key = credential_key(authorization)
         with self._lock:
-            self._good.pop(credential_key(authorization), None)
-            self._good[credential_key(authorization)] = now_s + self.GOOD_FOR_S
+            self._good[key] = now_s + self.GOOD_FOR_S
+            self._good.move_to_end(key)
             while len(self._good) > self.max_addresses:
                 self._good.popitem(last=False)
 
@@ -59,23 +69,22 @@ class AuthThrottle:
         """0 if a request may go on to authenticate; else the seconds until it may."""
         now_s = time.monotonic() if now_s is None else now_s
         with self._lock:
-            found = self._buckets.get(address)
-            if found is None:
+            level = self._level(address, now_s)
+        if level >= 1:
+            return 0.0
+        key = credential_key(authorization)
+        with self._lock:
+            if self._good.get(key, 0.0) > now_s:
                 return 0.0
-            level = min(float(self.burst), found[0] + (now_s - found[1]) * self.per_s)
-            if level >= 1:
-                return 0.0
-            if self._good.get(credential_key(authorization), 0.0) > now_s:
-                return 0.0
-            return (1 - level) / self.per_s
+        return (1 - level) / self.per_s
 
     def failed(self, address: str, now_s: float | None = None) -> float:
         """Count one failure; 0 while the address has failures to spare, else the seconds until
         it has one again."""
         now_s = time.monotonic() if now_s is None else now_s
         with self._lock:
-            level, seen = self._buckets.pop(address, (float(self.burst), now_s))
-            level = min(float(self.burst), level + (now_s - seen) * self.per_s)
+            level = self._level(address, now_s)
+            self._buckets.pop(address, None)
             wait_s = 0.0
             if level >= 1:
                 level -= 1
