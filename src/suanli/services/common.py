@@ -8,6 +8,7 @@ from suanli.domain.registry import Tenant
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.vouchers import Status
 from suanli.errors import PermissionDenied, ValidationError
+from suanli.ledger.rules import valid_amount
 from suanli.store.repositories import registry as registry_repo
 from suanli.store.uow import UnitOfWork
 
@@ -22,13 +23,8 @@ def aware_now(now: datetime | None = None) -> datetime:
 
 
 def positive_fen(field: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(field, f"must be a whole number of fen, got {value!r}")
-    if value <= 0:
-        raise ValidationError(field, f"must be positive, got {value}")
-    if value >= 2**62:
-        raise ValidationError(field, f"{value} is too large")
-    return value
+    """A positive whole amount of minor units: the ledger's own check (``valid_amount``)."""
+    return valid_amount(field, value)
 
 
 def acting_for(who: Principal, org_id: str, what: str) -> None:

@@ -75,7 +75,7 @@ def quote(
 def chosen_offers(offers: list[OfferView], offer_ids: Sequence[str]) -> list[OfferView]:
     """The live offers a request names, in its order; one it names that is not live is bad
     input, not a refusal (the caller chose it)."""
-    by_id = {v.offer.id: v for v in offers if v.offer.retired_at is None}
+    by_id = {v.offer.id: v for v in offers}  # live_offers leaves retired ones out
     for i, oid in enumerate(offer_ids):
         if oid not in by_id:
             raise ValidationError(f"offer_ids[{i}]", f"unknown, retired or ended offer {oid!r}")
