@@ -239,3 +239,20 @@ def test_an_expired_or_revoked_token_is_refused_even_for_reads(world, api):
                          .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))  # fmt: skip
         uow.commit()
     assert api.http.get("/api/v1/offers", headers=headers).status_code == 401
+
+
+def test_a_bad_token_request_names_the_field_and_makes_no_token(world, api):
+    officer = api.token("officer")
+    before = api.http.get("/api/v1/tokens", headers=officer).json()
+    for body, field in (
+        ({"role": "king"}, "role"),
+        ({"role": "tenant", "org_id": ATTACKER, "expires_days": 0}, "expires_days"),
+        ({"role": "tenant", "org_id": ATTACKER, "name": "x" * 201}, "name"),
+        ({"role": "tenant", "org_id": ATTACKER, "secret": "mine"}, "secret"),
+    ):
+        r = _post(api, "/api/v1/tokens", body, officer)
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text
+    r = _post(api, "/api/v1/tokens", {"role": "tenant", "org_id": "no-such-tenant"}, officer)
+    assert r.status_code == 404
+    assert api.http.get("/api/v1/tokens", headers=officer).json() == before
+    assert _post(api, "/api/v1/tokens/0000000000000000/revoke", None, officer).status_code == 404
