@@ -69,4 +69,4 @@ def record_measured_peak(uow: UnitOfWork, who: Principal, site_id: str, m: Measu
     """Store a measurement as the site's measured peak for its precision (commits)."""
     site = registry.get(uow, who, Site, site_id)
     peaks = {**site.measured_peak_tflops, m.precision: round(m.tflops, 1)}
-    return registry.update(uow, who, Site, site_id, {"measured_peak_tflops": peaks})
+    return registry.amend(uow, who, Site, site_id, {"measured_peak_tflops": peaks})

@@ -127,7 +127,7 @@ def list_records(
     return repo.list_all(uow.conn, kind, include_retired=include_retired, **where)
 
 
-def update(
+def amend(
     uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str, changes: dict[str, Any]
 ) -> Record:
     """Change a record. A tenant's changes to the facts programs judge it by (its city, age,

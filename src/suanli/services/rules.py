@@ -43,7 +43,7 @@ def _facts_read(expr: str) -> frozenset[str]:
     fields = _FIELD_RE.findall(code)
     names = {f"{root}.{name}" for root, name in fields}
     roots = _ROOT_RE.findall(code)
-    names.update(r for r in set(roots) if roots.count(r) > sum(f[0] == r for f in fields))
+    names |= {r for r in set(roots) if roots.count(r) > sum(f[0] == r for f in fields)}
     return frozenset(names)
 
 

@@ -56,7 +56,7 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
             raise RequestValidationError(exc.errors(include_url=False)) from exc
         typed = {k: getattr(partial, k) for k in changes}
         typed = {k: tuple(v) if k == "related_parties" else v for k, v in typed.items()}
-        out = _out(registry.update(uow, who, kind, record_id, typed))
+        out = _out(registry.amend(uow, who, kind, record_id, typed))
         if kind is Tenant:  # what waits for a reviewer, so a tenant sees its change was kept
             out["proposal"] = _proposal_out(registry.proposal(uow, who, record_id))
         return out

@@ -18,6 +18,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_api_tokens()
+    _create_idempotency_keys()
+    _create_providers()
+    _create_tenants()
+    _create_sites()
+    _create_offers()
+
+
+def _create_api_tokens() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -29,6 +38,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
     )
+
+
+def _create_idempotency_keys() -> None:
     op.create_table(
         "idempotency_keys",
         sa.Column("scope", sa.String(length=100), nullable=False),
@@ -42,6 +54,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_idempotency_keys")),
     )
+
+
+def _create_providers() -> None:
     op.create_table(
         "providers",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -57,6 +72,9 @@ def upgrade() -> None:
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_providers")),
     )
+
+
+def _create_tenants() -> None:
     op.create_table(
         "tenants",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -82,6 +100,9 @@ def upgrade() -> None:
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
+
+
+def _create_sites() -> None:
     op.create_table(
         "sites",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -109,6 +130,8 @@ def upgrade() -> None:
     with op.batch_alter_table("sites", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sites_provider_id"), ["provider_id"], unique=False)
 
+
+def _create_offers() -> None:
     op.create_table(
         "offers",
         sa.Column("id", sa.String(length=64), nullable=False),

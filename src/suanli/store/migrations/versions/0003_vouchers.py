@@ -18,6 +18,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_program_budgets()
+    _create_program_commitments()
+    _create_purchase_claims()
+    _create_voucher_applications()
+    _create_vouchers()
+
+
+def _create_program_budgets() -> None:
     op.create_table(
         "program_budgets",
         sa.Column("program_id", sa.String(length=64), nullable=False),
@@ -29,6 +37,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("program_id", "year", name=op.f("pk_program_budgets")),
     )
+
+
+def _create_program_commitments() -> None:
     op.create_table(
         "program_commitments",
         sa.Column("program_id", sa.String(length=64), nullable=False),
@@ -47,6 +58,8 @@ def upgrade() -> None:
     with op.batch_alter_table("program_commitments", schema=None) as batch_op:
         batch_op.create_index("ix_program_commitments_entity", ["entity_id"], unique=False)
 
+
+def _create_purchase_claims() -> None:
     op.create_table(
         "purchase_claims",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -104,6 +117,8 @@ def upgrade() -> None:
             batch_op.f("ix_purchase_claims_program_id"), ["program_id"], unique=False
         )
 
+
+def _create_voucher_applications() -> None:
     op.create_table(
         "voucher_applications",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -161,6 +176,8 @@ def upgrade() -> None:
             batch_op.f("ix_voucher_applications_tenant_id"), ["tenant_id"], unique=False
         )
 
+
+def _create_vouchers() -> None:
     op.create_table(
         "vouchers",
         sa.Column("id", sa.String(length=80), nullable=False),

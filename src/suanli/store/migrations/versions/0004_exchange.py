@@ -18,6 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_job_requests()
+    _create_placements()
+    _create_reservations()
+
+
+def _create_job_requests() -> None:
     op.create_table(
         "job_requests",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -45,6 +51,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_job_requests_status", ["status", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_job_requests_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _create_placements() -> None:
     op.create_table(
         "placements",
         sa.Column("request_id", sa.String(length=64), nullable=False),
@@ -74,6 +82,8 @@ def upgrade() -> None:
     with op.batch_alter_table("placements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_placements_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _create_reservations() -> None:
     op.create_table(
         "reservations",
         sa.Column("id", sa.String(length=64), nullable=False),

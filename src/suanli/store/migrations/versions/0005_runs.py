@@ -18,6 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_runs()
+    _create_run_usage()
+
+
+def _create_runs() -> None:
     op.create_table(
         "runs",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -77,6 +82,13 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
+        *_runs_constraints(),
+    )
+    _index_runs()
+
+
+def _runs_constraints() -> list[sa.Constraint]:
+    return [
         sa.CheckConstraint(
             "status in ('queued','leased','running','succeeded','failed','cancelled')",
             name=op.f("ck_runs_status"),
@@ -92,13 +104,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
         sa.UniqueConstraint("request_id", "attempt", name="uq_runs_request_attempt"),
-    )
+    ]
+
+
+def _index_runs() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_runs_provider_id"), ["provider_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_runs_request_id"), ["request_id"], unique=False)
         batch_op.create_index("ix_runs_site_status", ["site_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_runs_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _create_run_usage() -> None:
     op.create_table(
         "run_usage",
         sa.Column("run_id", sa.String(length=64), nullable=False),
