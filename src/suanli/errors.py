@@ -6,10 +6,15 @@ or the world failed underneath us.
 
     SuanliError
     ├── ValidationError      bad input; names the field; nothing was written
+    │   └── CatalogError     a malformed catalog entry (row and field)
     ├── NotFoundError        a referenced record does not exist
     ├── PermissionDenied     the caller's role or organisation may not do this
+    │   └── Unauthenticated  no usable credentials at all (HTTP 401 rather than 403)
     ├── ConflictError        an idempotency key reused with different content, or a stale lease
+    ├── RuleEvaluationError  a program's rule cannot be evaluated on the facts given
     └── BackendError         a site scheduler, database or subprocess failed
+
+The business rejections are ``suanli.rejection.Rejection``.
 """
 
 from __future__ import annotations
@@ -45,3 +50,16 @@ class ConflictError(SuanliError):
 
 class BackendError(SuanliError):
     pass
+
+
+class CatalogError(ValidationError):
+    """A malformed catalog entry; ``field`` names the row and the field."""
+
+
+class Unauthenticated(PermissionDenied):
+    """No usable credentials: answered with 401 rather than 403."""
+
+
+class RuleEvaluationError(SuanliError):
+    """A rule could not be evaluated on the facts given (missing fact, wrong type). The
+    subsidy decision turns it into a failed check; it reaches a caller only from a dry run."""

@@ -44,7 +44,9 @@ def test_bad_input_names_the_field_and_refusals_are_answers(world, api):
     resp = api.http.post("/api/v1/requests", json=request(voucher_ids=["nope"]), headers=tenant)
     assert resp.status_code == 404
     resp = api.http.post("/api/v1/requests", json=request(), headers=tenant)
-    assert resp.status_code == 200 and resp.json()["accepted"] is False
+    # A business rejection: 409 (a conflict with the current state), its code and message.
+    assert resp.status_code == 409 and resp.json()["accepted"] is False
+    assert resp.json()["rejection"]["code"] == "insufficient_funds"
     assert "insufficient_funds" in resp.json()["reason"]
     pending = api.http.post("/api/v1/requests", json=request("b-1", mode="batch"), headers=tenant)
     assert pending.status_code == 201 and pending.json()["status"] == "pending"

@@ -73,11 +73,12 @@ def test_a_voucher_pays_only_where_its_program_allows(world, api):
     # Hangzhou accredits hz-xixi-compute only: at Beijing's Zhongguancun the voucher is refused.
     body = {**JOB, "tenant_id": HZ_TENANT, "voucher_ids": [voucher]}
     r = _post(api, "/api/v1/jobs", body, owner)
-    assert r.status_code == 200 and r.json()["accepted"] is False, r.text
+    assert r.status_code == 409 and r.json()["accepted"] is False, r.text
     assert "accredited" in r.json()["reason"] or r.json()["infeasible"], r.text
     spend = {"transfer_id": "sp-1", "provider_id": "bj-zhongguancun-dc", "amount_fen": 100}
     r = _post(api, f"/api/v1/vouchers/{voucher}/spend", spend, owner)
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "provider_id", r.text
+    assert r.status_code == 409 and r.json()["rejection"]["field"] == "provider_id", r.text
+    assert r.json()["rejection"]["code"] == "not_accredited"
     assert books(api.engine) == before
     # Where it is accredited, the share is the program's rate for the chip's origin.
     body = {**JOB, "request_id": "ok-1", "tenant_id": HZ_TENANT, "offer_id": "hz-xx-1-910b",

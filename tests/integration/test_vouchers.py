@@ -22,6 +22,7 @@ from suanli.domain.roles import SYSTEM, Principal, Role
 from suanli.domain.subsidy import Contract
 from suanli.domain.vouchers import ReviewResult, Status
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
+from suanli.rejection import Code
 from suanli.services import applications as apps
 from suanli.services import claims, ledger, registry
 from suanli.services import vouchers as voucher_service
@@ -485,11 +486,6 @@ BAD_INPUT = {
     ),
     "negative spend": (lambda e, v: spend(e, QT, v, -1), ValidationError, "amount_fen"),
     "negative claim": (lambda e, v: file_claim(e, "x1", "I", -1), ValidationError, "amount_fen"),
-    "expired voucher": (
-        lambda e, v: spend(e, QT, v, 100, now=NOW + timedelta(days=31)),
-        ValidationError,
-        "voucher_id",
-    ),
     "wrong currency on spend": (
         lambda e, v: spend(e, QT, v, 100, currency="USD"),
         ValidationError,
@@ -543,9 +539,21 @@ def test_spending_a_voucher_pays_the_provider_and_stops_at_its_balance(
     assert balance(db, "receivable:hz-xixi-compute") == 120_000
     before = snapshot(db)
     outcome = spend(db, QT, issued, 80_001, transfer_id="pay-2")
-    assert outcome.result.value == "insufficient_funds"
+    assert outcome.result == "insufficient_funds"
+    assert outcome.rejection is not None and outcome.rejection.code is Code.INSUFFICIENT_FUNDS
     assert snapshot(db) == before
     healthy(db)
+
+
+def test_an_expired_voucher_is_a_rejection_and_pays_nothing(db: Engine, issued: str) -> None:
+    before = snapshot(db)
+    early = spend(db, QT, issued, 100, now=NOW - timedelta(days=1))
+    late = spend(db, QT, issued, 100, now=NOW + timedelta(days=31))
+    assert early.rejection is not None and early.rejection.code is Code.VOUCHER_NOT_YET_VALID
+    assert late.rejection is not None and late.rejection.code is Code.VOUCHER_EXPIRED
+    assert late.rejection.field == "voucher_id" and "expired" in late.rejection.message
+    assert late.transfer is None and not late.ok
+    assert snapshot(db) == before
 
 
 def test_tenants_read_only_their_own_applications(db: Engine) -> None:

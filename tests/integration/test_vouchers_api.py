@@ -64,7 +64,7 @@ def test_apply_review_voucher_and_budget_over_http(api: ApiClient, world: Any) -
         json={"transfer_id": "pay-1", "provider_id": "hz-xixi-compute", "amount_fen": 100_000},
         headers=tenant,
     )
-    assert spent.json() == {"ok": True, "result": "ok", "reason": ""}
+    assert spent.json() == {"ok": True, "result": "ok", "reason": "", "rejection": None}
 
 
 def test_bad_input_over_http_is_clear_and_changes_nothing(api: ApiClient, world: Any) -> None:

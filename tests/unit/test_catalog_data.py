@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from suanli.domain.catalog import Accelerator, Catalog, CatalogError, parse_accelerator
+from suanli.domain.catalog import Accelerator, Catalog, parse_accelerator
+from suanli.errors import CatalogError
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "data" / "accelerators.toml"
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suanli.domain.programs import Tranche
-from suanli.domain.vouchers import ReviewResult, check_limits, tranche_amounts, voucher_validity
+from suanli.domain.vouchers import check_limits, tranche_amounts, voucher_validity
+from suanli.rejection import Code
 from suanli.services.programs import get_program
 
 
@@ -39,10 +40,10 @@ def test_limits_bite_in_order_with_reasons() -> None:
     args = {"requested_fen": 100, "entitled_fen": 90, "budget_left_fen": 80, "cap_left_fen": 70}
     assert check_limits(70, "CNY", **args) is None
     refusal = check_limits(75, "CNY", **args)
-    assert refusal is not None and refusal.result is ReviewResult.OVER_CAP
-    assert "cap" in refusal.reason
+    assert refusal is not None and refusal.code is Code.OVER_CAP
+    assert "cap" in refusal.message
     over = check_limits(95, "CNY", **args)
-    assert over is not None and over.result is ReviewResult.OVER_ENTITLEMENT
+    assert over is not None and over.code is Code.OVER_ENTITLEMENT
     unlimited = {"requested_fen": None, "entitled_fen": 90, "budget_left_fen": None,
                  "cap_left_fen": None}  # fmt: skip
     assert check_limits(90, "CNY", **unlimited) is None

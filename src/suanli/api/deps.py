@@ -15,17 +15,13 @@ from fastapi import Depends, Header, Request
 
 from suanli.api.throttle import Throttled
 from suanli.domain.roles import Principal, Role
-from suanli.errors import PermissionDenied
+from suanli.errors import PermissionDenied, Unauthenticated
 from suanli.services import tokens
 from suanli.store.uow import UnitOfWork
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Marks a POST that only reads (a quote, an estimate): its unit of work is read-only too.
 READ_ONLY: dict[str, object] = {"x-read-only": True}
-
-
-class Unauthenticated(PermissionDenied):
-    """No usable credentials: answered with 401 rather than 403."""
 
 
 def get_uow(request: Request) -> Iterator[UnitOfWork]:

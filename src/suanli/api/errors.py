@@ -16,7 +16,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from suanli.api.deps import Unauthenticated
 from suanli.api.throttle import Throttled
 from suanli.errors import (
     BackendError,
@@ -24,8 +23,10 @@ from suanli.errors import (
     NotFoundError,
     PermissionDenied,
     SuanliError,
+    Unauthenticated,
     ValidationError,
 )
+from suanli.rejection import Kind, Rejection
 
 log = logging.getLogger("suanli.api")
 
@@ -52,6 +53,16 @@ class AsciiJSONResponse(JSONResponse):
 
     def render(self, content: object) -> bytes:
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def answer_rejection(response: Response, rejection: Rejection | None) -> dict[str, str] | None:
+    """The one place a business rejection becomes HTTP: a conflict with the current state is
+    409, a request that can never succeed as stated is 422. Sets the answer's status and
+    returns the rejection as JSON; None (and the status untouched) when nothing was refused."""
+    if rejection is None:
+        return None
+    response.status_code = 409 if rejection.kind is Kind.CONFLICT else 422
+    return rejection.to_dict()
 
 
 def _field_error(exc: ValidationError) -> JSONResponse:

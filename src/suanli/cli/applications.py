@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
-from suanli.cli.common import console, handle_errors, print_json, unit_of_work
+from suanli.cli.common import console, exit_if_rejected, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
@@ -134,8 +134,7 @@ def review(
                 f"{voucher.valid_from} to {voucher.valid_until or 'open'}",
                 highlight=False,
             )
-    if not outcome.ok:
-        raise typer.Exit(1)
+    exit_if_rejected(outcome.rejection)
 
 
 @applications_app.command("list")
@@ -271,8 +270,7 @@ def review_claim(
                     "claim": claims.claim_json(outcome.claim)})  # fmt: skip
     else:
         console.print(f"{claim_id}: {outcome.result.value} — {outcome.reason}")
-    if not outcome.ok:
-        raise typer.Exit(1)
+    exit_if_rejected(outcome.rejection)
 
 
 @claim_app.command("list")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from suanli.errors import SuanliError, ValidationError
+from suanli.rejection import Kind, Rejection
 from suanli.store.db import make_engine
 from suanli.store.uow import UnitOfWork
 
@@ -34,6 +35,14 @@ def unit_of_work(url: str | None = None) -> Iterator[UnitOfWork]:
             yield uow
     finally:
         engine.dispose()
+
+
+def exit_if_rejected(rejection: Rejection | None) -> None:
+    """The one place a business rejection becomes an exit status, after its answer is printed:
+    1 for a conflict with the current state, 2 for a request that can never succeed as stated
+    (the status bad input exits with)."""
+    if rejection is not None:
+        raise typer.Exit(1 if rejection.kind is Kind.CONFLICT else 2)
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:

@@ -13,7 +13,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
+from suanli.cli.common import (
+    console,
+    err_console,
+    exit_if_rejected,
+    handle_errors,
+    print_json,
+    unit_of_work,
+)
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
@@ -194,8 +201,7 @@ def submit_cmd(
         )
     else:
         console.print(f"{done.request_id}: {done.status} {done.reason}".rstrip())
-    if not done.ok:
-        raise typer.Exit(1)
+    exit_if_rejected(done.rejection)
 
 
 @handle_errors

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from suanli.errors import ValidationError
+from suanli.errors import CatalogError
 
 Origin = Literal["domestic", "foreign"]
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
@@ -29,10 +29,6 @@ FIGURE_FIELDS = (
     "bandwidth_tbps",
     "tdp_w",
 )
-
-
-class CatalogError(ValidationError):
-    """A malformed catalog entry; ``field`` names the row and the field."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from suanli.domain.jobs import JobSpec, check_fallback
 from suanli.domain.registry import check_id
 from suanli.errors import ValidationError
+from suanli.rejection import Code
 
 Objective = Literal["net_cost", "finish_time", "energy"]
 OBJECTIVES: tuple[Objective, ...] = ("net_cost", "finish_time", "energy")
@@ -43,10 +44,12 @@ REFUSAL_CODES = (
 # Not frozen: a quote builds one per refused offer (most of a thousand), and a frozen
 # dataclass costs about four times as much to build.
 @dataclass(slots=True)
-class Refusal:
+class OfferRefusal:
+    """Why a quote leaves one offer out."""
+
     offer_id: str
     accelerator_id: str
-    code: str
+    code: Code
     reason: str
 
     def to_dict(self) -> dict[str, str]:

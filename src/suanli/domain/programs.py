@@ -26,10 +26,6 @@ CONFIDENCES = ("solid", "medium", "partial", "uncertain")
 FORMAT_VERSION = 1
 
 
-class RuleEvaluationError(Exception):
-    """A rule could not be evaluated on the facts given (missing fact, wrong type)."""
-
-
 # A compiled rule: facts in, verdict out. Raises RuleEvaluationError when it cannot decide.
 Predicate = Callable[[Mapping[str, Any]], bool]
 # Compiles an expression; raises ValueError with a readable message when it does not compile.

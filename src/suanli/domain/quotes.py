@@ -31,7 +31,7 @@ from suanli.domain.exchange import (
     MIN_DURATION_S,
     Busy,
     JobRequest,
-    Refusal,
+    OfferRefusal,
     earliest_start,
 )
 from suanli.domain.money import Money
@@ -44,14 +44,15 @@ from suanli.domain.subsidy_plan import (
 )
 from suanli.estimate.api import Estimate, Infeasible, estimate_checked, fixed_size
 from suanli.estimate.mfu import MfuModel
+from suanli.rejection import Code, Rejection
 
 EXPLAIN_TOP = 5  # rows that carry the subsidy's full explanation
 _ESTIMATE_CODES = {
-    "precision_unsupported": "precision",
-    "too_large": "memory",
-    "count_too_small": "memory",
-    "rate": "capacity",
-    "missing_figures": "catalog",
+    Code.PRECISION_UNSUPPORTED: Code.PRECISION,
+    Code.TOO_LARGE: Code.MEMORY,
+    Code.COUNT_TOO_SMALL: Code.MEMORY,
+    Code.RATE: Code.CAPACITY,
+    Code.MISSING_FIGURES: Code.CATALOG,
 }
 
 
@@ -128,7 +129,8 @@ class Quote:
     request_id: str
     objective: str
     rows: list[QuoteRow]
-    refused: list[Refusal] = field(default_factory=list)
+    refused: list[OfferRefusal] = field(default_factory=list)
+    rejection: Rejection | None = None  # why no offer could be priced at all
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +138,7 @@ class Quote:
             "objective": self.objective,
             "feasible": [r.to_dict() for r in self.rows],
             "infeasible": [r.to_dict() for r in self.refused],
+            "rejection": None if self.rejection is None else self.rejection.to_dict(),
         }
 
 
@@ -162,7 +165,7 @@ class _Gate:
     and why no voucher can pay there (checked after the offer's size, as before sizing)."""
 
     acc: Accelerator
-    chip: tuple[str, str] | None  # (code, reason)
+    chip: tuple[Code, str] | None  # (code, reason)
     unpaid: str
 
 
@@ -175,10 +178,10 @@ def _gate(
     screen: bool,
 ) -> _Gate:
     if acc.origin not in request.allowed_origins:
-        return _Gate(acc, ("origin", f"{acc.model} is {acc.origin}; the request allows only "
+        return _Gate(acc, (Code.ORIGIN, f"{acc.model} is {acc.origin}; the request allows only "
                            + ", ".join(sorted(request.allowed_origins))), "")  # fmt: skip
     if acc.is_export_controlled and not request.allow_export_controlled:
-        return _Gate(acc, ("export_controlled", f"{acc.model} is export-controlled "
+        return _Gate(acc, (Code.EXPORT_CONTROLLED, f"{acc.model} is export-controlled "
                            f"({acc.export_control.status}); the request refuses such chips"),
                      "")  # fmt: skip
     if screen:  # refuse unaccredited offers before estimating on them
@@ -208,7 +211,7 @@ def quote_offers(
     gates: dict[tuple[str, str], _Gate] = {}
     priced: dict[str, OfferView] = {}
     rows: list[QuoteRow] = []
-    refused: list[Refusal] = []
+    refused: list[OfferRefusal] = []
     asked = request.accelerators
     for view in offers:
         offer = view.offer
@@ -218,15 +221,15 @@ def quote_offers(
             acc = catalog.get(offer.accelerator_id)
             gate = gates[key] = _gate(request, view, acc, vouchers, subsidies, screen)
         if gate.chip is not None:
-            refused.append(Refusal(offer.id, gate.acc.id, *gate.chip))
+            refused.append(OfferRefusal(offer.id, gate.acc.id, *gate.chip))
         elif asked is not None and asked > offer.count:
             why = f"{asked} accelerators asked; the offer has {offer.count}"
-            refused.append(Refusal(offer.id, gate.acc.id, "capacity", why))
+            refused.append(OfferRefusal(offer.id, gate.acc.id, Code.CAPACITY, why))
         elif gate.unpaid:
-            refused.append(Refusal(offer.id, gate.acc.id, "not_accredited", gate.unpaid))
+            refused.append(OfferRefusal(offer.id, gate.acc.id, Code.NOT_ACCREDITED, gate.unpaid))
         else:
             out = _price(request, view, gate.acc, vouchers, subsidies, busy, now, model)
-            if isinstance(out, Refusal):
+            if isinstance(out, OfferRefusal):
                 refused.append(out)
             else:
                 rows.append(out)
@@ -269,12 +272,14 @@ def _price(
     busy: Mapping[str, Sequence[Busy]],
     now: datetime,
     model: MfuModel,
-) -> QuoteRow | Refusal:
+) -> QuoteRow | OfferRefusal:
     """One offer that passed the gate: estimated, subsidised, scheduled, or refused why."""
     offer = view.offer
     est = _estimate(request, view, acc, model)
     if isinstance(est, Infeasible):
-        return Refusal(offer.id, acc.id, _ESTIMATE_CODES.get(est.code, est.code), est.reason)
+        return OfferRefusal(
+            offer.id, acc.id, _ESTIMATE_CODES.get(Code(est.code), Code(est.code)), est.reason
+        )
     cost = est.cost_fen or 0
     paid: dict[str, int] = {}
     best: tuple[int, VoucherView, Fraction] | None = None
@@ -295,25 +300,25 @@ def _price(
             best = (amount, v, rate)
     if vouchers and best is None:
         why = "no voucher's program accepts this offer: " + " | ".join(why_not)
-        return Refusal(offer.id, acc.id, "not_accredited", why)
+        return OfferRefusal(offer.id, acc.id, Code.NOT_ACCREDITED, why)
     length = duration_s(est)
     start = earliest_start(
         offer.count, busy.get(offer.id, ()), est.count, timedelta(seconds=length),
         max(now, offer.available_from), offer.available_until,
     )  # fmt: skip
     if start is None:
-        return Refusal(offer.id, acc.id, "capacity",
+        return OfferRefusal(offer.id, acc.id, Code.CAPACITY,
                        f"no window of {est.count} × {acc.model} for {length / 3600:.1f} h "
                        f"before the offer ends ({offer.available_until:%Y-%m-%d})")  # fmt: skip
     finish = start + timedelta(seconds=length)
     if request.deadline is not None and finish > request.deadline:
-        return Refusal(offer.id, acc.id, "deadline",
+        return OfferRefusal(offer.id, acc.id, Code.DEADLINE,
                        f"earliest finish {finish:%Y-%m-%d %H:%M} is after the deadline "
                        f"{request.deadline:%Y-%m-%d %H:%M}")  # fmt: skip
     subsidy = best[0] if best else 0
     net = cost - subsidy
     if request.max_net_fen is not None and net > request.max_net_fen:
-        return Refusal(offer.id, acc.id, "ceiling",
+        return OfferRefusal(offer.id, acc.id, Code.CEILING,
                        f"net cost {Money(net, offer.currency)} is above the ceiling "
                        f"{Money(request.max_net_fen, offer.currency)}")  # fmt: skip
     return QuoteRow(

@@ -19,9 +19,9 @@ from typing import Any
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.money import Money, apply_rate
-from suanli.domain.programs import Program, Rule, RuleEvaluationError
+from suanli.domain.programs import Program, Rule
 from suanli.domain.registry import Tenant
-from suanli.errors import ValidationError
+from suanli.errors import RuleEvaluationError, ValidationError
 
 AWARD = frozenset({"award"})
 

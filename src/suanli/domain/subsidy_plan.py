@@ -13,7 +13,7 @@ from typing import Any
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.money import apply_rate
-from suanli.domain.programs import Program, Rule, RuleEvaluationError, facts_read
+from suanli.domain.programs import Program, Rule, facts_read
 from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.subsidy import (
     AWARD,
@@ -23,6 +23,7 @@ from suanli.domain.subsidy import (
     compute_subsidy,
     contract_facts,
 )
+from suanli.errors import RuleEvaluationError
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from suanli.domain.money import apply_rate
 from suanli.domain.programs import Program, Tranche
+from suanli.rejection import Code, Rejection
 
 
 class Status(StrEnum):
@@ -116,12 +117,6 @@ class Claim:
     decided_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    result: ReviewResult
-    reason: str
-
-
 def cap_period(program: Program, day: date) -> str:
     """The key a cap is counted under: the calendar year, or the whole programme."""
     return str(day.year) if program.cap_period == "calendar-year" else "programme"
@@ -160,7 +155,7 @@ def check_limits(
     cap_left_fen: int | None,
     stacking_left_fen: int | None = None,
     own_rate_left_fen: int | None = None,
-) -> Refusal | None:
+) -> Rejection | None:
     """The first limit an approval of ``amount_fen`` breaks, or None when it fits them all."""
     checks: list[tuple[ReviewResult, int | None, str]] = [
         (ReviewResult.OVER_REQUESTED, requested_fen, "the amount applied for"),
@@ -176,5 +171,6 @@ def check_limits(
     ]
     for result, limit, what in checks:
         if limit is not None and amount_fen > limit:
-            return Refusal(result, f"{amount_fen} {currency} fen is above {what} ({limit})")
+            message = f"{amount_fen} {currency} fen is above {what} ({limit})"
+            return Rejection(Code(result.value), message, "amount_fen")
     return None

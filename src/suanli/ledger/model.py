@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from suanli.rejection import Code, Rejection
+
 
 class AccountKind(StrEnum):
     ISSUER = "issuer"  # a government's programme money enters here; may go negative
@@ -155,3 +157,7 @@ class TransferOutcome:
     @property
     def ok(self) -> bool:
         return self.result.ok
+
+    @property
+    def rejection(self) -> Rejection | None:
+        return None if self.ok else Rejection(Code(self.result.value), self.reason)

@@ -40,6 +40,7 @@ from suanli.domain.vouchers import (
     voucher_validity,
 )
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.rejection import Code, Rejection
 from suanli.services import awards, ledger
 from suanli.services.common import (
     acting_for,
@@ -73,6 +74,10 @@ class ReviewOutcome:
     @property
     def ok(self) -> bool:
         return self.result.ok
+
+    @property
+    def rejection(self) -> Rejection | None:
+        return None if self.ok else Rejection(Code(self.result.value), self.reason)
 
 
 def verdicts_json(decision: SubsidyDecision) -> tuple[dict[str, Any], ...]:
@@ -236,7 +241,7 @@ def _approve(
         own_rate_left_fen=max(0, apply_rate(cost_fen, rate) - own_fen),
     )  # fmt: skip
     if refusal is not None:
-        return ReviewOutcome(refusal.result, refusal.reason, app)
+        return ReviewOutcome(ReviewResult(refusal.code.value), refusal.message, app)
     voucher_id = f"v-{app.id}"
     account_id = voucher_account_id(voucher_id)
     ledger.open_account(uow, account_id, "voucher", app.currency, app.tenant_id, now=at)

@@ -31,6 +31,7 @@ from suanli.placement.check import violations
 from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Pool, Request
 from suanli.placement.policy import Policy
+from suanli.rejection import Rejection
 from suanli.services import exchange
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
@@ -88,7 +89,10 @@ def _quoted(uow: UnitOfWork, who: Principal, request: JobRequest, now: datetime)
         request = replace(request, accelerators=q.rows[0].count)
         q = quote(uow, who, request, now=now)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
-    vouchers = {v.voucher_id: v for v in tenant_vouchers(uow, who, request, tenant, now)}
+    views = tenant_vouchers(uow, who, request, tenant, now)
+    if isinstance(views, Rejection):  # a voucher expired while the request waited
+        return _Item(request, {}, {}, views.message)
+    vouchers = {v.voucher_id: v for v in views}
     reason = "" if q.rows else "; ".join(sorted({r.code for r in q.refused})) or "no offers"
     return _Item(request, {r.offer_id: r for r in q.rows}, vouchers, reason)
 
@@ -185,10 +189,15 @@ def place_batch(
         placed = exchange.place_row(
             uow, item.request, row, item.vouchers, method="batch", fixed_start=start, now=now
         )
-        if isinstance(placed, str):
+        if isinstance(placed, Rejection):
             savepoint.rollback()
-            report.unplaced.append({"request_id": item.request.id, "reason": placed})
-            _note(uow, item.request.id, placed, now)
+            unplaced = {
+                "request_id": item.request.id,
+                "reason": placed.message,
+                "code": placed.code,
+            }
+            report.unplaced.append(unplaced)
+            _note(uow, item.request.id, placed.message, now)
             continue
         savepoint.commit()
         requests_repo.set_status(uow.conn, item.request.id, "placed", now, reason="")

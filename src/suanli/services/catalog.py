@@ -7,8 +7,8 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from suanli.domain.catalog import Accelerator, Catalog, CatalogError, parse_accelerator
-from suanli.errors import NotFoundError
+from suanli.domain.catalog import Accelerator, Catalog, parse_accelerator
+from suanli.errors import CatalogError, NotFoundError
 from suanli.paths import data_dir
 
 

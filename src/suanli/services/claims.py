@@ -21,6 +21,7 @@ from suanli.domain.roles import READ_ALL_ROLES, Principal
 from suanli.domain.subsidy import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.rejection import Code, Rejection
 from suanli.services import awards, ledger
 from suanli.services.applications import REVIEWERS, Decision, verdicts_json
 from suanli.services.common import (
@@ -46,6 +47,10 @@ class ClaimOutcome:
     @property
     def ok(self) -> bool:
         return self.result.ok
+
+    @property
+    def rejection(self) -> Rejection | None:
+        return None if self.ok else Rejection(Code(self.result.value), self.reason)
 
 
 def _invoice_key(buyer_id: str, invoice_id: str) -> str:
@@ -188,7 +193,7 @@ def _pay_out(
         budget_left_fen=limits.budget_left_fen, cap_left_fen=limits.cap_left_fen,
     )  # fmt: skip
     if refusal is not None:
-        return ClaimOutcome(refusal.result, refusal.reason, found)
+        return ClaimOutcome(ReviewResult(refusal.code.value), refusal.message, found)
     wallet = wallet_account(found.buyer_id)
     ledger.open_account(uow, wallet, "tenant_wallet", found.currency, found.buyer_id, now=at)
     transfer_id = f"payout:{found.id}"

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from suanli.domain.exchange import JobRequest, Refusal
+from suanli.domain.exchange import JobRequest, OfferRefusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
@@ -32,6 +32,7 @@ from suanli.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
+from suanli.rejection import Code, Rejection
 from suanli.services import online_rules, runs
 from suanli.services.capacity import reserve
 from suanli.services.common import acting_for, aware_now, registered_tenant
@@ -130,14 +131,18 @@ def request_from_dict(raw: dict[str, Any]) -> JobRequest:
 class Submitted:
     request_id: str
     status: str  # placed | pending | refused
-    reason: str = ""
+    rejection: Rejection | None = None  # set when refused
     placement: dict[str, Any] | None = None
     run: dict[str, Any] | None = None
-    refused: list[Refusal] = field(default_factory=list)
+    refused: list[OfferRefusal] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status != "refused"
+        return self.rejection is None
+
+    @property
+    def reason(self) -> str:
+        return "" if self.rejection is None else self.rejection.message
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +150,7 @@ class Submitted:
             "status": self.status,
             "accepted": self.ok,
             "reason": self.reason,
+            "rejection": None if self.rejection is None else self.rejection.to_dict(),
             "placement": self.placement,
             "run": self.run,
             "infeasible": [r.to_dict() for r in self.refused],
@@ -163,8 +169,8 @@ def place_row(
     method: str,
     fixed_start: datetime | None,
     now: datetime,
-) -> tuple[dict[str, Any], dict[str, Any]] | str:
-    """Reserve and queue one row, inside the caller's savepoint; a reason string on refusal."""
+) -> tuple[dict[str, Any], dict[str, Any]] | Rejection:
+    """Reserve and queue one row, inside the caller's savepoint; a rejection on refusal."""
     assert request.spec is not None
     run_id = f"{request.id}-a1"
     start = reserve(
@@ -174,7 +180,7 @@ def place_row(
         flexible=fixed_start is None, not_after=request.deadline, now=now,
     )  # fmt: skip
     if start is None:
-        return CAPACITY_TAKEN
+        return Rejection(Code.CAPACITY_TAKEN, f"offer {row.offer_id}: {CAPACITY_TAKEN}")
     spec = replace(request.spec, accelerators=row.count, time_limit_s=row.duration_s)
     hold = hold_fen(row.price_fen_per_accel_hour, spec)
     voucher = online_rules.voucher_rule(uow, request, row, vouchers, hold, now)
@@ -182,8 +188,10 @@ def place_row(
         uow, request_id=request.id, tenant_id=request.tenant_id, offer_id=row.offer_id,
         spec=spec, fallback=request.fallback, voucher=voucher,
     )  # fmt: skip
-    if done.run is None:
-        return f"offer {row.offer_id}: {done.reason}"
+    if done.rejection is not None:
+        why = done.rejection
+        return Rejection(why.code, f"offer {row.offer_id}: {why.message}", why.field)
+    assert done.run is not None
     quoted = {**row.to_dict(), "start": start.isoformat(),
               "finish": (start + timedelta(seconds=row.duration_s)).isoformat()}  # fmt: skip
     placement = {
@@ -203,9 +211,9 @@ def _try_rows(
     vouchers: dict[str, VoucherView],
     policy: Policy,
     now: datetime,
-    refused: list[Refusal],
-) -> tuple[dict[str, Any], dict[str, Any]] | str:
-    reason = "no feasible offer"
+    refused: list[OfferRefusal],
+) -> tuple[dict[str, Any], dict[str, Any]] | Rejection:
+    reason = Rejection(Code.NO_FEASIBLE_OFFER, "no feasible offer")
     if policy.fair_share_cap is not None and any(
         r.accelerator_id in policy.scarce_models for r in rows
     ):
@@ -218,15 +226,15 @@ def _try_rows(
             uow, row, policy
         ) or online_rules.fair_share_refusal(uow, row, request.tenant_id, policy, now)
         if blocked:
-            refused.append(Refusal(row.offer_id, row.accelerator_id, "policy", blocked))
-            reason = blocked
+            refused.append(OfferRefusal(row.offer_id, row.accelerator_id, Code.POLICY, blocked))
+            reason = Rejection(Code.POLICY, blocked)
             continue
         savepoint = uow.conn.begin_nested()
         placed = place_row(uow, request, row, vouchers, method="online", fixed_start=None, now=now)
-        if isinstance(placed, str):
+        if isinstance(placed, Rejection):
             savepoint.rollback()
-            if placed == CAPACITY_TAKEN:
-                reason = f"offer {row.offer_id}: {placed}"
+            if placed.code is Code.CAPACITY_TAKEN:
+                reason = placed
                 continue  # another offer may still have room
             return placed  # funds: a dearer offer would not do better
         savepoint.commit()
@@ -245,7 +253,10 @@ def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
 def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
     placement = _placement(uow, stored.id)
     run = runs.get_run(uow, placement["run_id"]) if placement else None
-    return Submitted(stored.id, stored.status, stored.reason, placement, run)
+    refusal = (
+        Rejection(Code.NO_FEASIBLE_OFFER, stored.reason) if stored.status == "refused" else None
+    )
+    return Submitted(stored.id, stored.status, refusal, placement, run)
 
 
 def _insert_request(
@@ -282,21 +293,27 @@ def submit(
     now = now or aware_now()
     if request.mode == "batch":
         tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
-        tenant_vouchers(uow, who, request, tenant, now)  # refuse unusable vouchers now
+        unusable = tenant_vouchers(uow, who, request, tenant, now)
+        if isinstance(unusable, Rejection):  # refuse unusable vouchers now
+            return Submitted(request.id, "refused", unusable)
         _insert_request(uow, request, "pending", now)
         uow.commit()
         return Submitted(request.id, "pending")
     q = quote(uow, who, request, now=now)
+    if q.rejection is not None:
+        return Submitted(request.id, "refused", q.rejection)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
-    vouchers = {v.voucher_id: v for v in tenant_vouchers(uow, who, request, tenant, now)}
+    views = tenant_vouchers(uow, who, request, tenant, now)
+    assert not isinstance(views, Rejection)  # the quote just priced them
+    vouchers = {v.voucher_id: v for v in views}
     refused = list(q.refused)
     placed = _try_rows(uow, request, q.rows, vouchers, policy or load_policy(), now, refused)
-    if isinstance(placed, str):
+    if isinstance(placed, Rejection):
         uow.rollback()
         return Submitted(request.id, "refused", placed, refused=refused)
     _insert_request(uow, request, "placed", now)
     uow.commit()
-    return Submitted(request.id, "placed", "", placed[0], placed[1], refused)
+    return Submitted(request.id, "placed", None, placed[0], placed[1], refused)
 
 
 def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from suanli.domain.registry import Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal
 from suanli.domain.subsidy_plan import OfferView, VoucherView
 from suanli.errors import ValidationError
+from suanli.rejection import Rejection
 from suanli.services import ledger
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
@@ -41,10 +42,13 @@ def live_offers(uow: UnitOfWork, now: datetime) -> list[OfferView]:
 
 def tenant_vouchers(
     uow: UnitOfWork, who: Principal, request: JobRequest, tenant: Tenant, now: datetime
-) -> list[VoucherView]:
+) -> list[VoucherView] | Rejection:
+    """The request's vouchers as a quote prices them, or why one of them cannot pay now."""
     views = []
     for i, vid in enumerate(request.voucher_ids):
         voucher = usable_voucher(uow, who, vid, tenant.currency, now.date())
+        if isinstance(voucher, Rejection):
+            return Rejection(voucher.code, voucher.message, f"voucher_ids[{i}]")
         if voucher.tenant_id != request.tenant_id:
             raise ValidationError(f"voucher_ids[{i}]", f"voucher {vid} is not {tenant.id}'s")
         balance = ledger.balance(uow, voucher.account_id).available_minor
@@ -65,6 +69,8 @@ def quote(
     now = now or datetime.now(UTC)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
     vouchers = tenant_vouchers(uow, who, request, tenant, now)
+    if isinstance(vouchers, Rejection):
+        return Quote(request.id, request.objective, [], rejection=vouchers)
     offers = live_offers(uow, now)
     if request.offer_ids:
         offers = chosen_offers(offers, request.offer_ids)

@@ -23,7 +23,8 @@ from typing import Any
 
 import cel
 
-from suanli.domain.programs import Predicate, RuleEvaluationError
+from suanli.domain.programs import Predicate
+from suanli.errors import RuleEvaluationError
 
 ROOTS = ("applicant", "contract", "purchase")
 _FIELD_RE = re.compile(r"\b(applicant|contract|purchase)\.([A-Za-z_]\w*)")

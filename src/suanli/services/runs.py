@@ -35,6 +35,7 @@ from suanli.domain.jobs import (
 from suanli.domain.registry import Offer, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.rejection import Rejection
 from suanli.services import capacity, fallback, settlement
 from suanli.services.catalog import load_catalog
 from suanli.services.common import aware_now
@@ -48,10 +49,10 @@ MIN_LEASE_S, MAX_LEASE_S = 1, 3600
 
 @dataclass(frozen=True, slots=True)
 class Enqueued:
-    """A queued run, or the reason none could be queued (a business refusal)."""
+    """A queued run, or why none could be queued."""
 
     run: dict[str, Any] | None
-    reason: str = ""
+    rejection: Rejection | None = None
 
 
 def _row(uow: UnitOfWork, run_id: str, *, lock: bool = False) -> Any:
@@ -155,7 +156,7 @@ def enqueue_run(
         timeout_s=spec.time_limit_s * 4 + 86400,  # outlives queueing, retries and the run
     )  # fmt: skip
     if not held.ok:
-        return Enqueued(None, held.reason)
+        return Enqueued(None, held.rejection)
     queued = {"status": RunStatus.QUEUED, "leases": 0, "exit_detail": "", "cancel_requested": 0}
     runs_repo.add(uow.conn, {**values, **queued, "holds": held.holds, "created_at": aware_now()})
     return Enqueued(get_run(uow, run_id))

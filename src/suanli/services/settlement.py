@@ -16,6 +16,7 @@ from typing import Any
 from suanli.domain.jobs import split_cost
 from suanli.domain.money import apply_rate
 from suanli.errors import ConflictError
+from suanli.rejection import Rejection
 from suanli.services import ledger
 from suanli.store.uow import UnitOfWork
 
@@ -53,11 +54,11 @@ def fund_wallet(
 @dataclass(frozen=True, slots=True)
 class Holds:
     holds: dict[str, Any]  # part -> {"id", "account", "amount"}
-    reason: str = ""  # why nothing is held: a business refusal
+    rejection: Rejection | None = None  # why nothing is held
 
     @property
     def ok(self) -> bool:
-        return not self.reason
+        return self.rejection is None
 
 
 def cover_rate(balance_fen: int, hold_total_fen: int) -> Fraction:
@@ -99,9 +100,11 @@ def place_holds(
             timeout_s=timeout_s,
             memo=f"hold for run {run_id}",
         )
-        if not outcome.result.ok:
+        if outcome.rejection is not None:
             release(uow, run_id, holds)
-            return Holds({}, f"{part} hold refused: {outcome.result}: {outcome.reason}")
+            why = outcome.rejection
+            message = f"{part} hold refused: {why.code}: {why.message}"
+            return Holds({}, Rejection(why.code, message, part))
         holds[part] = {"id": hold_id, "account": accounts[part], "amount": amount}
     return Holds(holds)
 

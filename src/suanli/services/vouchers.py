@@ -4,6 +4,7 @@ program's budget. Applications and reviews, which issue them, are in ``applicati
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from suanli.domain.subsidy import provider_refusals
 from suanli.domain.vouchers import Voucher
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Balance, TransferOutcome
+from suanli.rejection import Code, Rejection
 from suanli.services import awards, ledger
 from suanli.services.common import aware_now, positive_fen, registered_tenant, tenant_scope
 from suanli.services.programs import get_program
@@ -45,8 +47,9 @@ def get_voucher(uow: UnitOfWork, who: Principal, voucher_id: str) -> tuple[Vouch
 
 def usable_voucher(
     uow: UnitOfWork, who: Principal, voucher_id: str, currency: str, on: date
-) -> Voucher:
-    """The voucher, if ``who`` may spend it in ``currency`` on ``on``; else a clear error."""
+) -> Voucher | Rejection:
+    """The voucher, if ``who`` may spend it in ``currency`` on ``on``: an error for a voucher
+    that is not theirs or not in that currency, a rejection for one outside its validity."""
     voucher = repo.get(uow.conn, Voucher, voucher_id)
     if voucher is None:
         raise NotFoundError("voucher", voucher_id)
@@ -56,7 +59,8 @@ def usable_voucher(
         raise ValidationError("currency", f"voucher {voucher_id} is in {voucher.currency}")
     problem = voucher.validity_problem(on)
     if problem is not None:
-        raise ValidationError("voucher_id", problem)
+        code = Code.VOUCHER_NOT_YET_VALID if on < voucher.valid_from else Code.VOUCHER_EXPIRED
+        return Rejection(code, problem, "voucher_id")
     return voucher
 
 
@@ -81,11 +85,14 @@ def spend_voucher(
     currency: str,
     transfer_id: str,
     now: datetime | None = None,
-) -> TransferOutcome:
-    """Pay a provider from a voucher. Insufficient funds is a result; bad input an error."""
+) -> Spent:
+    """Pay a provider from a voucher. Insufficient funds, an expired voucher or a provider the
+    program does not pay are rejections; bad input an error."""
     positive_fen("amount_fen", amount_fen)
     at = aware_now(now)
     voucher = usable_voucher(uow, who, voucher_id, currency, at.date())
+    if isinstance(voucher, Rejection):
+        return Spent(None, voucher)
     provider = registry_repo.get(uow.conn, Provider, provider_id)
     if provider is None or provider.retired_at is not None:
         raise ValidationError("provider_id", f"unknown provider {provider_id!r}")
@@ -95,7 +102,8 @@ def spend_voucher(
     program = get_program(voucher.program_id)
     refused = provider_refusals(program, tenant, provider.id, provider.related_parties)
     if refused:
-        raise ValidationError("provider_id", "the voucher cannot pay here: " + "; ".join(refused))
+        why = "the voucher cannot pay here: " + "; ".join(refused)
+        return Spent(None, Rejection(Code.NOT_ACCREDITED, why, "provider_id"))
     receivable = receivable_account(provider_id)
     ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
     outcome = ledger.transfer(
@@ -107,7 +115,30 @@ def spend_voucher(
         uow.commit()
     else:
         uow.rollback()
-    return outcome
+    return Spent(outcome, outcome.rejection)
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """A voucher payment: the ledger's outcome when it got that far, and why it was refused."""
+
+    transfer: TransferOutcome | None
+    rejection: Rejection | None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejection is None
+
+    @property
+    def result(self) -> str:
+        if self.rejection is not None:
+            return self.rejection.code.value
+        assert self.transfer is not None
+        return self.transfer.result.value
+
+    @property
+    def reason(self) -> str:
+        return "" if self.rejection is None else self.rejection.message
 
 
 def budget_view(uow: UnitOfWork, who: Principal, program_id: str) -> dict[str, Any]:

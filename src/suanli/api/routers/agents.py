@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
+from suanli.api.errors import answer_rejection
 from suanli.api.retry import RetryingRoute
 from suanli.domain.exchange import JobRequest
 from suanli.domain.jobs import JobSpec
@@ -132,8 +133,7 @@ def submit_job(body: JobIn, uow: UoW, who: Submitter, response: Response) -> dic
         fallback=tuple(body.fallback),
     )
     done = exchange.submit(uow, who, request)
-    if not done.ok:
-        response.status_code = 200
+    answer_rejection(response, done.rejection)
     return done.to_dict()
 
 

@@ -10,10 +10,11 @@ import dataclasses
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from suanli.api.deps import UoW, authorize
+from suanli.api.errors import answer_rejection
 from suanli.api.retry import RetryingRoute
 from suanli.domain.roles import Principal, Role
 from suanli.domain.vouchers import Application, Voucher
@@ -126,13 +127,14 @@ def read_application(application_id: str, uow: UoW, who: Reader) -> dict[str, An
 
 
 def _review_json(
-    outcome: apps.ReviewOutcome, application: Application | None, uow: UoW
+    outcome: apps.ReviewOutcome, application: Application | None, uow: UoW, response: Response
 ) -> dict[str, Any]:
     voucher = outcome.voucher
     return {
         "ok": outcome.ok,
         "result": outcome.result.value,
         "reason": outcome.reason,
+        "rejection": answer_rejection(response, outcome.rejection),
         "application": None if application is None else _json(application),
         "voucher": None
         if voucher is None
@@ -141,11 +143,13 @@ def _review_json(
 
 
 @router.post("/applications/{application_id}/review", summary="Approve an amount, or reject")
-def review(application_id: str, body: ReviewIn, uow: UoW, who: Reviewer) -> dict[str, Any]:
+def review(
+    application_id: str, body: ReviewIn, uow: UoW, who: Reviewer, response: Response
+) -> dict[str, Any]:
     outcome = apps.review(
         uow, who, application_id, body.decision, amount_fen=body.amount_fen, reason=body.reason
     )
-    return _review_json(outcome, outcome.application, uow)
+    return _review_json(outcome, outcome.application, uow, response)
 
 
 @router.get("/vouchers", summary="Vouchers with their balances (tenants: their own)")
@@ -176,12 +180,15 @@ def read_voucher(voucher_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/vouchers/{voucher_id}/spend", summary="Pay a provider from a voucher")
-def spend(voucher_id: str, body: SpendIn, uow: UoW, who: Applicant) -> dict[str, Any]:
+def spend(
+    voucher_id: str, body: SpendIn, uow: UoW, who: Applicant, response: Response
+) -> dict[str, Any]:
     outcome = vouchers.spend_voucher(
         uow, who, voucher_id, provider_id=body.provider_id, amount_fen=body.amount_fen,
         currency=body.currency, transfer_id=body.transfer_id,
     )  # fmt: skip
-    return {"ok": outcome.ok, "result": outcome.result.value, "reason": outcome.reason}
+    return {"ok": outcome.ok, "result": outcome.result, "reason": outcome.reason,
+            "rejection": answer_rejection(response, outcome.rejection)}  # fmt: skip
 
 
 @router.post("/vouchers/{voucher_id}/release", summary="Release a later tranche (milestone)")
@@ -215,7 +222,9 @@ def read_claim(claim_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/claims/{claim_id}/review", summary="Approve and pay out, or reject")
-def review_claim(claim_id: str, body: ReviewIn, uow: UoW, who: Reviewer) -> dict[str, Any]:
+def review_claim(
+    claim_id: str, body: ReviewIn, uow: UoW, who: Reviewer, response: Response
+) -> dict[str, Any]:
     outcome = claims.review_claim(
         uow, who, claim_id, body.decision, amount_fen=body.amount_fen, reason=body.reason
     )
@@ -223,6 +232,7 @@ def review_claim(claim_id: str, body: ReviewIn, uow: UoW, who: Reviewer) -> dict
         "ok": outcome.ok,
         "result": outcome.result.value,
         "reason": outcome.reason,
+        "rejection": answer_rejection(response, outcome.rejection),
         "claim": claims.claim_json(outcome.claim),
     }
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from suanli.api.deps import READ_ONLY, UoW, authorize
+from suanli.api.errors import answer_rejection
 from suanli.api.retry import RetryingRoute
 from suanli.domain.roles import Principal, Role
 from suanli.schemas.base import MAX_ARGS, MAX_ENV, Arg, Body, EnvName, Fen, Path, Ref
@@ -64,15 +65,16 @@ class BatchIn(Body):
     summary="Every live offer for a job: feasible ones priced, others why not",
     openapi_extra=READ_ONLY,
 )
-def post_quote(body: RequestIn, uow: UoW, who: Requester) -> dict[str, Any]:
-    return exchange.quote_for(uow, who, body.model_dump()).to_dict()
+def post_quote(body: RequestIn, uow: UoW, who: Requester, response: Response) -> dict[str, Any]:
+    quoted = exchange.quote_for(uow, who, body.model_dump())
+    answer_rejection(response, quoted.rejection)
+    return quoted.to_dict()
 
 
 @router.post("/requests", status_code=201, summary="Submit a job request (idempotent by id)")
 def submit(body: RequestIn, uow: UoW, who: Requester, response: Response) -> dict[str, Any]:
     done = exchange.submit(uow, who, exchange.request_from_dict(body.model_dump()))
-    if not done.ok:
-        response.status_code = 200
+    answer_rejection(response, done.rejection)
     return done.to_dict()
 
 
