@@ -16,19 +16,24 @@ from suanli.errors import ValidationError
 Origin = Literal["domestic", "foreign"]
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
-CONFIDENCES = ("solid", "medium", "uncertain", "derived")
+CONFIDENCES = ("solid", "medium", "uncertain", "derived", "rumoured")
 EXPORT_STATUSES = ("not-controlled", "license-required", "case-by-case", "domestic", "unknown")
 # Figures that a catalog entry may carry, each with its unit in the name.
 FIGURE_FIELDS = (
     "fp32_tflops",
     "tf32_tflops",
     "bf16_tflops",
+    "fp16_tflops",
     "fp8_tflops",
     "int8_tops",
     "memory_gb",
     "bandwidth_tbps",
     "tdp_w",
 )
+COMPUTE_FIELDS = tuple(f for f in FIGURE_FIELDS if f.endswith(("_tflops", "_tops")))
+# A figure left blank must say why: ``missing_reason.compute`` when an entry has no compute
+# figure at all, ``missing_reason.tdp_w`` when it has no TDP.
+REQUIRED_OR_EXPLAINED = ("compute", "tdp_w")
 
 
 class CatalogError(ValidationError):
@@ -64,6 +69,7 @@ class Accelerator:
     sources: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    missing_reason: Mapping[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def figure(self, name: str) -> float | None:
@@ -71,7 +77,10 @@ class Accelerator:
         return None if fig is None else fig.value
 
     def peak_tflops(self, precision: Precision) -> float | None:
-        """Dense peak for a precision; fp16 shares the bf16 figure (same tensor-core rate)."""
+        """Dense peak for a precision. fp16 shares the bf16 figure (same tensor-core rate)
+        unless the entry gives its own fp16 figure (a source quoting FP16 apart from BF16)."""
+        if precision == "fp16" and "fp16_tflops" in self.figures:
+            return self.figure("fp16_tflops")
         key = {"fp16": "bf16_tflops", "int8": "int8_tops"}.get(precision, f"{precision}_tflops")
         return self.figure(key)
 
@@ -163,6 +172,7 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
         raise CatalogError(f"{where}: aliases", "must be a list of non-empty strings")
     year = raw.get("year")
+    missing = _parse_missing(raw.get("missing_reason", {}), figures, where)
     return Accelerator(
         id=acc_id,
         vendor=str(_require(raw, "vendor", where)),
@@ -177,7 +187,35 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
         sources=tuple(str(s) for s in sources),
         aliases=tuple(aliases),
         notes=str(raw.get("notes", "")),
+        missing_reason=missing,
     )
+
+
+def _parse_missing(raw: Any, figures: Mapping[str, Figure], where: str) -> dict[str, str]:
+    """Why a blank figure is blank: required for no compute figure and for no TDP, refused
+    for a figure the entry has (a figure is either given or explained, never both)."""
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}: missing_reason", "must be a table {figure = reason}")
+    allowed = ("compute", *FIGURE_FIELDS)
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise CatalogError(f"{where}: missing_reason", f"unknown figure(s) {unknown}")
+    reasons: dict[str, str] = {}
+    for key, text in raw.items():
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogError(f"{where}: missing_reason.{key}", "must be a non-empty reason")
+        reasons[key] = text.strip()
+    has_compute = any(name in figures for name in COMPUTE_FIELDS)
+    present = {"compute": has_compute, **{name: name in figures for name in FIGURE_FIELDS}}
+    for key in reasons:
+        if present[key]:
+            raise CatalogError(f"{where}: missing_reason.{key}", "the figure is given")
+    for key in REQUIRED_OR_EXPLAINED:
+        if not present[key] and key not in reasons:
+            raise CatalogError(
+                f"{where}: missing_reason.{key}", "a blank figure needs a reason (none given)"
+            )
+    return reasons
 
 
 class Catalog:

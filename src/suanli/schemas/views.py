@@ -98,4 +98,5 @@ def accelerator_json(acc: Accelerator) -> dict[str, Any]:
         "confidence": acc.confidence,
         "sources": list(acc.sources),
         "notes": acc.notes,
+        "missing_reason": dict(acc.missing_reason),
     }
