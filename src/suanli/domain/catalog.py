@@ -106,14 +106,14 @@ class Accelerator:
         yield from self.aliases
 
 
-def _require(raw: Mapping[str, Any], key: str, where: str) -> Any:
+def require(raw: Mapping[str, Any], key: str, where: str) -> Any:
     value = raw.get(key)
     if value in (None, ""):
         raise CatalogError(f"{where}: {key}", "is required")
     return value
 
 
-def _parse_figure(raw: Any, where: str) -> Figure:
+def parse_figure(raw: Any, where: str) -> Figure:
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         raise CatalogError(where, "a figure needs a table {value, confidence[, note]}")
     if not isinstance(raw, Mapping):
@@ -132,9 +132,9 @@ def _parse_figure(raw: Any, where: str) -> Figure:
 def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     """Build one accelerator from a mapping; ``row`` (1-based) is used in error messages."""
     where = f"row {row}"
-    acc_id = str(_require(raw, "id", where))
+    acc_id = str(require(raw, "id", where))
     where = f"row {row} ({acc_id})"
-    origin = _require(raw, "origin", where)
+    origin = require(raw, "origin", where)
     if origin not in ("domestic", "foreign"):
         raise CatalogError(f"{where}: origin", f"must be 'domestic' or 'foreign', got {origin!r}")
     precisions = raw.get("precisions", [])
@@ -147,8 +147,8 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     unknown = sorted(set(figures_raw) - set(FIGURE_FIELDS))
     if unknown:
         raise CatalogError(f"{where}: figures", f"unknown figure(s) {unknown}")
-    figures = {k: _parse_figure(v, f"{where}: figures.{k}") for k, v in figures_raw.items()}
-    export_raw = _require(raw, "export_control", where)
+    figures = {k: parse_figure(v, f"{where}: figures.{k}") for k, v in figures_raw.items()}
+    export_raw = require(raw, "export_control", where)
     if not isinstance(export_raw, Mapping):
         raise CatalogError(f"{where}: export_control", "must be a table {status, as_of, note}")
     status = export_raw.get("status")
@@ -165,7 +165,7 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     sources = raw.get("sources")
     if not isinstance(sources, list) or not sources:
         raise CatalogError(f"{where}: sources", "at least one source is required")
-    confidence = _require(raw, "confidence", where)
+    confidence = require(raw, "confidence", where)
     if confidence not in CONFIDENCES:
         raise CatalogError(f"{where}: confidence", f"must be one of {CONFIDENCES}")
     aliases = raw.get("aliases", [])
@@ -175,8 +175,8 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     missing = _parse_missing(raw.get("missing_reason", {}), figures, where)
     return Accelerator(
         id=acc_id,
-        vendor=str(_require(raw, "vendor", where)),
-        model=str(_require(raw, "model", where)),
+        vendor=str(require(raw, "vendor", where)),
+        model=str(require(raw, "model", where)),
         origin=origin,
         china_specific=bool(raw.get("china_specific", False)),
         year=int(year) if year is not None else None,
