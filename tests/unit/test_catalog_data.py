@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from suanli.domain.catalog import Accelerator, Catalog, parse_accelerator
+from suanli.domain.catalog import (
+    COMPUTE_FIELDS,
+    Accelerator,
+    Catalog,
+    parse_accelerator,
+)
 from suanli.errors import CatalogError
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "data" / "accelerators.toml"
@@ -152,11 +157,41 @@ def test_spot_check_figures(catalog: Catalog) -> None:
 
 
 def test_models_without_public_specs_are_kept(catalog: Catalog) -> None:
-    for alias in ("MLU590", "P800", "K100"):
+    # The K100 left this list when a sourced K100-AI table was found (hblas-bench).
+    for alias in ("MLU590", "P800", "Enflame T20"):
         acc = catalog.get(alias)
         assert acc.figures == {}
         assert acc.confidence == "uncertain"
         assert acc.sources
+        assert set(acc.missing_reason) == {"compute", "tdp_w"}
+
+
+def test_no_blank_compute_or_tdp_without_a_reason(catalog: Catalog) -> None:
+    for acc in catalog:
+        has_compute = any(acc.figure(f) is not None for f in COMPUTE_FIELDS)
+        assert has_compute or acc.missing_reason.get("compute"), acc.id
+        assert acc.tdp_w is not None or acc.missing_reason.get("tdp_w"), acc.id
+
+
+def test_named_next_parts_are_listed_as_rumoured(catalog: Catalog) -> None:
+    for alias, vendor in (("910D", "Huawei"), ("Siyuan 690", "Cambricon"), ("MLU690", "Cambricon")):
+        acc = catalog.get(alias)
+        assert acc.vendor == vendor
+        assert acc.confidence == "rumoured"
+        assert acc.sources and acc.missing_reason["compute"]
+        assert acc.figures == {}  # a rumour is not turned into a number
+
+
+def test_filled_blanks_are_sourced(catalog: Catalog) -> None:
+    k100 = catalog.get("K100-AI")
+    assert k100.peak_tflops("bf16") == 196
+    assert k100.figures["bf16_tflops"].confidence == "medium"
+    ascend_910b = catalog.get("910B")
+    assert ascend_910b.peak_tflops("fp16") == 280  # its own FP16 figure, apart from BF16
+    assert ascend_910b.peak_tflops("bf16") == 328
+    assert "tdp_w" in catalog.get("910C").missing_reason
+    gb200 = catalog.get("GB200")
+    assert gb200.peak_tflops("bf16") == 2500 and gb200.tdp_w == 1200
 
 
 # --- malformed input is refused, naming the row and the field -------------------------------
@@ -173,7 +208,11 @@ def _valid() -> dict[str, Any]:
         "precisions": ["bf16"],
         "confidence": "solid",
         "sources": ["example.org/datasheet"],
-        "figures": {"memory_gb": {"value": 80, "confidence": "solid"}},
+        "figures": {
+            "memory_gb": {"value": 80, "confidence": "solid"},
+            "bf16_tflops": {"value": 100, "confidence": "solid"},
+            "tdp_w": {"value": 300, "confidence": "solid"},
+        },
         "export_control": {"status": "not-controlled", "as_of": date(2024, 1, 1), "note": ""},
     }
 
@@ -245,3 +284,21 @@ def test_shipped_file_has_no_duplicate_alias(raw_entries: list[dict[str, Any]]) 
         for name in {raw["id"], raw["model"], *raw.get("aliases", [])}:
             key = name.casefold()
             assert seen.setdefault(key, raw["id"]) == raw["id"], name
+
+
+def test_blank_tdp_without_reason_refused() -> None:
+    raw = _valid()
+    del raw["figures"]["tdp_w"]
+    with pytest.raises(CatalogError) as exc:
+        parse_accelerator(raw, 4)
+    assert "row 4" in str(exc.value) and "missing_reason.tdp_w" in str(exc.value)
+    raw["missing_reason"] = {"tdp_w": "not published"}
+    assert parse_accelerator(raw, 4).missing_reason == {"tdp_w": "not published"}
+
+
+def test_reason_for_a_given_figure_refused() -> None:
+    raw = _valid()
+    raw["missing_reason"] = {"compute": "none"}
+    with pytest.raises(CatalogError) as exc:
+        parse_accelerator(raw, 6)
+    assert "missing_reason.compute" in str(exc.value)

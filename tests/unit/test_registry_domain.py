@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
@@ -74,3 +75,35 @@ def test_apply_rate_rounds_down() -> None:
 
     assert apply_rate(999, Fraction(1, 3)) == 333
     assert apply_rate(1_000_000, Fraction(3, 10)) == 300_000
+
+
+# --- an offer naming a system ---------------------------------------------------------------
+
+
+def _system_offer(**changes: object) -> Offer:
+    base = Offer(
+        id="o-sys", site_id="s1", accelerator_id="huawei-ascend-910c", count=768,
+        price_fen_per_accel_hour=1000, currency="CNY",
+        available_from=datetime(2026, 1, 1, tzinfo=UTC),
+        available_until=datetime(2026, 12, 31, tzinfo=UTC),
+        system_id="cloudmatrix-384", capacity_unit="systems", chips_per_system=384,
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_offer_counted_in_systems_or_chips() -> None:
+    assert _system_offer().validate().systems == 2
+    chips = _system_offer(capacity_unit="chips", count=16).validate()
+    assert chips.systems is None and chips.count == 16
+
+
+def test_offer_in_systems_must_be_whole_systems() -> None:
+    for changes, field in (
+        ({"count": 500}, "count"),
+        ({"system_id": None, "chips_per_system": None}, "capacity_unit"),
+        ({"capacity_unit": "racks"}, "capacity_unit"),
+        ({"chips_per_system": None}, "chips_per_system"),
+    ):
+        with pytest.raises(ValidationError) as exc:
+            _system_offer(**changes).validate()
+        assert exc.value.field == field, changes

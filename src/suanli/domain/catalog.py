@@ -16,19 +16,24 @@ from suanli.errors import CatalogError
 Origin = Literal["domestic", "foreign"]
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
-CONFIDENCES = ("solid", "medium", "uncertain", "derived")
+CONFIDENCES = ("solid", "medium", "uncertain", "derived", "rumoured")
 EXPORT_STATUSES = ("not-controlled", "license-required", "case-by-case", "domestic", "unknown")
 # Figures that a catalog entry may carry, each with its unit in the name.
 FIGURE_FIELDS = (
     "fp32_tflops",
     "tf32_tflops",
     "bf16_tflops",
+    "fp16_tflops",
     "fp8_tflops",
     "int8_tops",
     "memory_gb",
     "bandwidth_tbps",
     "tdp_w",
 )
+COMPUTE_FIELDS = tuple(f for f in FIGURE_FIELDS if f.endswith(("_tflops", "_tops")))
+# A figure left blank must say why: ``missing_reason.compute`` when an entry has no compute
+# figure at all, ``missing_reason.tdp_w`` when it has no TDP.
+REQUIRED_OR_EXPLAINED = ("compute", "tdp_w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class Accelerator:
     sources: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    missing_reason: Mapping[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def figure(self, name: str) -> float | None:
@@ -67,7 +73,10 @@ class Accelerator:
         return None if fig is None else fig.value
 
     def peak_tflops(self, precision: Precision) -> float | None:
-        """Dense peak for a precision; fp16 shares the bf16 figure (same tensor-core rate)."""
+        """Dense peak for a precision. fp16 shares the bf16 figure (same tensor-core rate)
+        unless the entry gives its own fp16 figure (a source quoting FP16 apart from BF16)."""
+        if precision == "fp16" and "fp16_tflops" in self.figures:
+            return self.figure("fp16_tflops")
         key = {"fp16": "bf16_tflops", "int8": "int8_tops"}.get(precision, f"{precision}_tflops")
         return self.figure(key)
 
@@ -93,14 +102,14 @@ class Accelerator:
         yield from self.aliases
 
 
-def _require(raw: Mapping[str, Any], key: str, where: str) -> Any:
+def require(raw: Mapping[str, Any], key: str, where: str) -> Any:
     value = raw.get(key)
     if value in (None, ""):
         raise CatalogError(f"{where}: {key}", "is required")
     return value
 
 
-def _parse_figure(raw: Any, where: str) -> Figure:
+def parse_figure(raw: Any, where: str) -> Figure:
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         raise CatalogError(where, "a figure needs a table {value, confidence[, note]}")
     if not isinstance(raw, Mapping):
@@ -119,9 +128,9 @@ def _parse_figure(raw: Any, where: str) -> Figure:
 def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     """Build one accelerator from a mapping; ``row`` (1-based) is used in error messages."""
     where = f"row {row}"
-    acc_id = str(_require(raw, "id", where))
+    acc_id = str(require(raw, "id", where))
     where = f"row {row} ({acc_id})"
-    origin = _require(raw, "origin", where)
+    origin = require(raw, "origin", where)
     if origin not in ("domestic", "foreign"):
         raise CatalogError(f"{where}: origin", f"must be 'domestic' or 'foreign', got {origin!r}")
     precisions = raw.get("precisions", [])
@@ -134,8 +143,8 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     unknown = sorted(set(figures_raw) - set(FIGURE_FIELDS))
     if unknown:
         raise CatalogError(f"{where}: figures", f"unknown figure(s) {unknown}")
-    figures = {k: _parse_figure(v, f"{where}: figures.{k}") for k, v in figures_raw.items()}
-    export_raw = _require(raw, "export_control", where)
+    figures = {k: parse_figure(v, f"{where}: figures.{k}") for k, v in figures_raw.items()}
+    export_raw = require(raw, "export_control", where)
     if not isinstance(export_raw, Mapping):
         raise CatalogError(f"{where}: export_control", "must be a table {status, as_of, note}")
     status = export_raw.get("status")
@@ -152,17 +161,18 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
     sources = raw.get("sources")
     if not isinstance(sources, list) or not sources:
         raise CatalogError(f"{where}: sources", "at least one source is required")
-    confidence = _require(raw, "confidence", where)
+    confidence = require(raw, "confidence", where)
     if confidence not in CONFIDENCES:
         raise CatalogError(f"{where}: confidence", f"must be one of {CONFIDENCES}")
     aliases = raw.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
         raise CatalogError(f"{where}: aliases", "must be a list of non-empty strings")
     year = raw.get("year")
+    missing = _parse_missing(raw.get("missing_reason", {}), figures, where)
     return Accelerator(
         id=acc_id,
-        vendor=str(_require(raw, "vendor", where)),
-        model=str(_require(raw, "model", where)),
+        vendor=str(require(raw, "vendor", where)),
+        model=str(require(raw, "model", where)),
         origin=origin,
         china_specific=bool(raw.get("china_specific", False)),
         year=int(year) if year is not None else None,
@@ -173,7 +183,35 @@ def parse_accelerator(raw: Mapping[str, Any], row: int) -> Accelerator:
         sources=tuple(str(s) for s in sources),
         aliases=tuple(aliases),
         notes=str(raw.get("notes", "")),
+        missing_reason=missing,
     )
+
+
+def _parse_missing(raw: Any, figures: Mapping[str, Figure], where: str) -> dict[str, str]:
+    """Why a blank figure is blank: required for no compute figure and for no TDP, refused
+    for a figure the entry has (a figure is either given or explained, never both)."""
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}: missing_reason", "must be a table {figure = reason}")
+    allowed = ("compute", *FIGURE_FIELDS)
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise CatalogError(f"{where}: missing_reason", f"unknown figure(s) {unknown}")
+    reasons: dict[str, str] = {}
+    for key, text in raw.items():
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogError(f"{where}: missing_reason.{key}", "must be a non-empty reason")
+        reasons[key] = text.strip()
+    has_compute = any(name in figures for name in COMPUTE_FIELDS)
+    present = {"compute": has_compute, **{name: name in figures for name in FIGURE_FIELDS}}
+    for key in reasons:
+        if present[key]:
+            raise CatalogError(f"{where}: missing_reason.{key}", "the figure is given")
+    for key in REQUIRED_OR_EXPLAINED:
+        if not present[key] and key not in reasons:
+            raise CatalogError(
+                f"{where}: missing_reason.{key}", "a blank figure needs a reason (none given)"
+            )
+    return reasons
 
 
 class Catalog:

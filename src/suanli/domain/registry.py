@@ -71,8 +71,17 @@ class Site:
         return self
 
 
+CAPACITY_UNITS = ("chips", "systems")
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
+    """Chips of one catalog model for rent at a site. ``count`` is always chips (what runs and
+    placement take). An offer may name the system its chips sit in (``system_id``, with the
+    catalog's ``chips_per_system`` kept beside it); its capacity is then counted in chips of
+    that system, or in whole systems (``capacity_unit = "systems"``: ``count`` a multiple of
+    ``chips_per_system``), as the provider chooses."""
+
     id: str
     site_id: str
     accelerator_id: str
@@ -82,12 +91,16 @@ class Offer:
     available_from: datetime
     available_until: datetime
     retired_at: datetime | None = None
+    system_id: str | None = None
+    capacity_unit: str = "chips"
+    chips_per_system: int | None = None
 
     def validate(self) -> Offer:
         check_id(self.id)
         check_id(self.site_id, "site_id")
         if self.count <= 0:
             raise InvalidField("count", "must be greater than 0")
+        self._validate_system()
         if self.price_fen_per_accel_hour <= 0:
             raise InvalidField("price_fen_per_accel_hour", "must be greater than 0")
         check_currency(self.currency)
@@ -98,6 +111,32 @@ class Offer:
     @property
     def window_hours(self) -> float:
         return (self.available_until - self.available_from).total_seconds() / 3600
+
+    @property
+    def systems(self) -> int | None:
+        """Whole systems on offer, when capacity is counted in systems."""
+        if self.capacity_unit != "systems" or not self.chips_per_system:
+            return None
+        return self.count // self.chips_per_system
+
+    def _validate_system(self) -> None:
+        if self.capacity_unit not in CAPACITY_UNITS:
+            raise InvalidField("capacity_unit", f"must be one of {', '.join(CAPACITY_UNITS)}")
+        if self.system_id is None:
+            if self.capacity_unit == "systems":
+                raise InvalidField("capacity_unit", "counting in systems needs a system_id")
+            if self.chips_per_system is not None:
+                raise InvalidField("chips_per_system", "only for an offer naming a system")
+            return
+        check_id(self.system_id, "system_id")
+        if self.chips_per_system is None or self.chips_per_system < 1:
+            raise InvalidField("chips_per_system", "must be the system's chip count (>= 1)")
+        if self.capacity_unit == "systems" and self.count % self.chips_per_system:
+            raise InvalidField(
+                "count",
+                f"counted in systems: must be whole systems, a multiple of "
+                f"{self.chips_per_system} chips (got {self.count})",
+            )
 
 
 @dataclass(frozen=True, slots=True)

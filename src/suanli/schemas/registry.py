@@ -46,6 +46,12 @@ class OfferIn(Body):
     currency: Currency = "CNY"
     available_from: datetime = Field(strict=False)  # ISO text in JSON
     available_until: datetime = Field(strict=False)
+    system_id: str | None = Field(
+        None, min_length=1, max_length=64, description="catalog system id or alias, if any"
+    )
+    capacity_unit: Literal["chips", "systems"] = Field(
+        "chips", description="count chips of the system, or whole systems (count stays chips)"
+    )
 
 
 class TenantIn(Body):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from suanli.domain.catalog import Accelerator
+from suanli.domain.catalog import Accelerator, Figure
 from suanli.domain.programs import Program, RateSet
 from suanli.domain.subsidy import SubsidyDecision
+from suanli.domain.systems import System, TotalCheck
 from suanli.services import programs
 
 
@@ -86,10 +87,7 @@ def accelerator_json(acc: Accelerator) -> dict[str, Any]:
         "year": acc.year,
         "aliases": list(acc.aliases),
         "precisions": sorted(acc.precisions),
-        "figures": {
-            name: {"value": fig.value, "confidence": fig.confidence, "note": fig.note}
-            for name, fig in acc.figures.items()
-        },
+        "figures": _figures_json(acc.figures),
         "export_control": {
             "status": acc.export_control.status,
             "as_of": acc.export_control.as_of.isoformat() if acc.export_control.as_of else None,
@@ -98,4 +96,54 @@ def accelerator_json(acc: Accelerator) -> dict[str, Any]:
         "confidence": acc.confidence,
         "sources": list(acc.sources),
         "notes": acc.notes,
+        "missing_reason": dict(acc.missing_reason),
     }
+
+
+def _figures_json(figures: dict[str, Figure] | Any) -> dict[str, Any]:
+    return {
+        name: {"value": fig.value, "confidence": fig.confidence, "note": fig.note}
+        for name, fig in figures.items()
+    }
+
+
+def system_json(system: System, checks: list[TotalCheck] | None = None) -> dict[str, Any]:
+    """A system as JSON; ``checks`` adds its published totals against chips × chip figures."""
+    ic = system.interconnect()
+    data: dict[str, Any] = {
+        "id": system.id,
+        "vendor": system.vendor,
+        "name": system.name,
+        "kind": system.kind,
+        "year": system.year,
+        "aliases": list(system.aliases),
+        "chip": system.chip_id,
+        "chips": system.chips,
+        "scale_up_domain_chips": system.scale_up_domain_chips,
+        "scale_up_domain_note": system.scale_up_domain_note,
+        "power_covers": system.power_covers,
+        "figures": _figures_json(system.figures),
+        "interconnect": {
+            "scale_up_domain_chips": ic.scale_up_domain_chips,
+            "scale_up_gbps_per_chip": ic.scale_up_gbps_per_chip,
+            "scale_out_gbps_per_chip": ic.scale_out_gbps_per_chip,
+        },
+        "missing_reason": dict(system.missing_reason),
+        "confidence": system.confidence,
+        "sources": list(system.sources),
+        "notes": system.notes,
+    }
+    if checks is not None:
+        data["totals_check"] = [
+            {
+                "figure": c.figure,
+                "published": c.published,
+                "from_chips": round(c.from_chips, 6),
+                "ratio": round(c.ratio, 4),
+                "confidence": c.confidence,
+                "tolerance": c.tolerance,
+                "within": c.within,
+            }
+            for c in checks
+        ]
+    return data

@@ -20,7 +20,7 @@ from suanli.domain.registry import (
 )
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.services.catalog import load_catalog
+from suanli.services.catalog import load_catalog, load_systems
 from suanli.store.repositories import registry as repo
 from suanli.store.uow import UnitOfWork
 
@@ -73,7 +73,7 @@ def _check_read(uow: UnitOfWork, who: Principal, record: Any) -> None:
 def _validate(uow: UnitOfWork, record: Record) -> Record:
     if isinstance(record, Tenant):
         record.validate(today=date.today())
-    else:
+    elif not isinstance(record, Offer):  # an offer is validated once its system is resolved
         record.validate()
     if isinstance(record, Site) and repo.get(uow.conn, Provider, record.provider_id) is None:
         raise ValidationError("provider_id", f"unknown provider {record.provider_id!r}")
@@ -86,9 +86,26 @@ def _validate(uow: UnitOfWork, record: Record) -> Record:
         record = dataclasses.replace(
             record, accelerator_id=load_catalog().get(record.accelerator_id).id
         )
+        record = _with_system(record).validate()
         if repo.get(uow.conn, Site, record.site_id) is None:
             raise ValidationError("site_id", f"unknown site {record.site_id!r}")
     return record
+
+
+def _with_system(offer: Offer) -> Offer:
+    """The offer with its system's canonical id and chip count from the catalog (None for an
+    offer naming no system); the system must be built of the offer's chip."""
+    if offer.system_id is None:
+        return dataclasses.replace(offer, chips_per_system=None)
+    system = load_systems().find(offer.system_id)
+    if system is None:
+        raise ValidationError("system_id", f"unknown system {offer.system_id!r}")
+    if system.chip_id != offer.accelerator_id:
+        raise ValidationError(
+            "accelerator_id",
+            f"system {system.id} is built of {system.chip_id}, not {offer.accelerator_id}",
+        )
+    return dataclasses.replace(offer, system_id=system.id, chips_per_system=system.chips)
 
 
 def create(uow: UnitOfWork, who: Principal, record: Record) -> Record:

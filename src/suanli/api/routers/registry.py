@@ -23,7 +23,10 @@ TenantWriter = Annotated[Principal, Depends(authorize(Role.OFFICER, Role.TENANT)
 
 
 def _out(record: Any) -> dict[str, Any]:
-    return dataclasses.asdict(record)
+    out = dataclasses.asdict(record)
+    if isinstance(record, Offer):  # capacity in whole systems, when counted so
+        out["systems"] = record.systems
+    return out
 
 
 def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **filters: Any) -> None:

@@ -60,9 +60,15 @@ offers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True)),
+    # A system the chips sit in, and whether capacity is counted in its chips or in whole
+    # systems (count stays chips; chips_per_system is the catalog's, kept with the offer).
+    Column("system_id", String(64)),
+    Column("capacity_unit", String(8), nullable=False, server_default="chips"),
+    Column("chips_per_system", Integer),
     CheckConstraint("count > 0", name="count_positive"),
     CheckConstraint("price_fen_per_accel_hour > 0", name="price_positive"),
     CheckConstraint("available_until > available_from", name="window"),
+    CheckConstraint("capacity_unit in ('chips','systems')", name="capacity_unit"),
 )
 
 tenants = Table(
