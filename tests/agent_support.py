@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 
 from suanli.agent.backends.base import Backend
 from suanli.agent.loop import Agent, AgentApi
+from suanli.domain.runs import VoucherTerms
 from suanli.services import ledger, settlement
 from suanli.services.tokens import create_token
 from suanli.store.uow import UnitOfWork
@@ -19,7 +21,7 @@ RATES = {"domestic": "3/10", "foreign": "1/5"}
 
 
 def fund(engine: Engine, tenant: str = TENANT, wallet_fen: int = 500_000, voucher_fen: int = 200_000
-         ) -> dict[str, Any]:  # fmt: skip
+         ) -> VoucherTerms:  # fmt: skip
     """Top up the tenant's wallet and give it a voucher; return the voucher rule for its jobs."""
     voucher_id = f"voucher:test-program:{tenant}"
     with UnitOfWork(engine) as uow:
@@ -30,7 +32,8 @@ def fund(engine: Engine, tenant: str = TENANT, wallet_fen: int = 500_000, vouche
             uow, f"issue:{tenant}", "issuer:test-program", voucher_id, voucher_fen, "CNY"
         )
         uow.commit()
-    return {"account_id": voucher_id, "program_id": "test-program", "rates": RATES}
+    rates = {origin: Fraction(rate) for origin, rate in RATES.items()}
+    return VoucherTerms(voucher_id, voucher_id, "test-program", rates)
 
 
 def train_command(steps: int = 40, step_s: float = 0.0, **flags: Any) -> list[str]:

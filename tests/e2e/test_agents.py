@@ -75,7 +75,9 @@ class Platform:
 
     def run(self, run_id: str) -> dict[str, Any]:
         with UnitOfWork(self.engine, read_only=True) as uow:
-            return {**runs.get_run(uow, run_id), "usage": runs.usage_of(uow, run_id)}
+            return runs.RunView(
+                runs.get_run(uow, run_id), tuple(runs.usage_of(uow, run_id))
+            ).to_dict()
 
     def ledger_check(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -122,7 +122,8 @@ def test_submit_reserves_queues_and_holds_both_shares(world, engine):
     done = _submit(engine, request())
     assert done.status == "placed", done.reason
     assert done.placement["offer_id"] == best.offer_id
-    run = done.run
+    assert done.run is not None
+    run = done.run.to_dict()
     assert run["status"] == "queued" and run["spec"]["accelerators"] == best.count
     assert run["spec"]["time_limit_s"] == best.duration_s
     holds = {p: h["amount"] for p, h in run["holds"].items()}
@@ -137,7 +138,7 @@ def test_submit_reserves_queues_and_holds_both_shares(world, engine):
     assert res["end_at"] - res["start_at"] == timedelta(seconds=best.duration_s)
     # A retry returns the first answer and holds nothing more; other content conflicts.
     again = _submit(engine, request())
-    assert again.status == "placed" and again.run["id"] == run["id"]
+    assert again.status == "placed" and again.run is not None and again.run.id == run["id"]
     assert available(engine, voucher_acc) == before[0] - holds["voucher"]
     with pytest.raises(ConflictError):
         _submit(engine, request(max_net_fen=10**9))
@@ -240,4 +241,4 @@ def test_other_tenants_cannot_use_or_see(world, engine):
             exchange.get_request(uow, other, "r-1")
         assert exchange.list_requests(uow, other) == []
         assert exchange.list_reservations(uow, other) == []
-        assert runs.get_run(uow, "r-1-a1")["tenant_id"] == TENANT
+        assert runs.get_run(uow, "r-1-a1").tenant_id == TENANT

@@ -27,21 +27,22 @@ def _place(engine, **kw: Any) -> dict[str, Any]:
         done = exchange.submit(uow, WHO, exchange.request_from_dict(request(**kw)))
     assert done.status == "placed", done.reason
     assert done.run is not None
-    return done.run
+    return done.run.to_dict()
 
 
 def _run_once(engine, site_id: str, exit_class: str, accelerator_s: float = 1800.0) -> dict:
     """Lease the site's next run, report its usage and end it as ``exit_class``."""
     with UnitOfWork(engine) as uow:
-        run = runs.lease_next(uow, site_id, "agent-1", 60)
+        leased = runs.lease_next(uow, site_id, "agent-1", 60)
         uow.commit()
-    assert run is not None
+    assert leased is not None
+    run = leased.to_dict()
     with UnitOfWork(engine) as uow:
         runs.report_usage(uow, run["id"], run["lease_id"], 1, accelerator_seconds=accelerator_s,
                           wall_seconds=accelerator_s)  # fmt: skip
         uow.commit()
     with UnitOfWork(engine) as uow:
-        done = runs.complete(uow, run["id"], run["lease_id"], exit_class)
+        done = runs.complete(uow, run["id"], run["lease_id"], exit_class).to_dict()
         uow.commit()
     return done
 
@@ -53,7 +54,7 @@ def _reservation(engine, rid: str) -> Any:
 
 def _get(engine, run_id: str) -> dict[str, Any]:
     with UnitOfWork(engine, read_only=True) as uow:
-        return runs.get_run(uow, run_id)
+        return runs.get_run(uow, run_id).to_dict()
 
 
 def _clean(engine) -> None:

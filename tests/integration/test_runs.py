@@ -33,7 +33,7 @@ def _enqueue(engine, request_id="req-1", offer_id="bj-zgc-1-910b", **kw):
         )
         uow.commit()
     assert done.run is not None, done.reason
-    return done.run
+    return done.run.to_dict()
 
 
 def test_lease_protocol_usage_and_settlement(world, engine):
@@ -44,7 +44,7 @@ def test_lease_protocol_usage_and_settlement(world, engine):
     assert _enqueue(engine, voucher=voucher)["id"] == run["id"]  # idempotent
     with UnitOfWork(engine) as uow:
         assert runs.lease_next(uow, "bj-yz-1", "a", 30) is None  # another site
-        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30).to_dict()
         uow.commit()
     assert lease["id"] == run["id"] and lease["next_seq"] == 1
     lid = lease["lease_id"]
@@ -57,8 +57,8 @@ def test_lease_protocol_usage_and_settlement(world, engine):
         with pytest.raises(ConflictError):
             runs.heartbeat(uow, run["id"], "not-the-lease", 30)
         runs.report_usage(uow, run["id"], lid, 2, accelerator_seconds=180, wall_seconds=90)
-        done = runs.complete(uow, run["id"], lid, "success")
-        again = runs.complete(uow, run["id"], lid, "success")  # a retried completion
+        done = runs.complete(uow, run["id"], lid, "success").to_dict()
+        again = runs.complete(uow, run["id"], lid, "success").to_dict()  # a retried completion
         uow.commit()
     # 360 accelerator-seconds at 900 fen/h = 90 fen: 27 from the voucher, 63 from the wallet.
     assert cost_fen(900, Fraction(360)) == 90
@@ -75,14 +75,14 @@ def test_expired_lease_requeues_and_refuses_late_reports(world, engine):
     fund(engine)
     run = _enqueue(engine)
     with UnitOfWork(engine) as uow:
-        first = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1)
+        first = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1).to_dict()
         runs.report_usage(
             uow, run["id"], first["lease_id"], 1, accelerator_seconds=4, wall_seconds=2
         )
         uow.commit()
     time.sleep(1.1)
     with UnitOfWork(engine) as uow:
-        second = runs.lease_next(uow, "bj-zgc-1", "agent-2", 30)
+        second = runs.lease_next(uow, "bj-zgc-1", "agent-2", 30).to_dict()
         uow.commit()
     assert second["id"] == run["id"] and second["next_seq"] == 2 and second["leases"] == 2
     with UnitOfWork(engine) as uow, pytest.raises(ConflictError):
@@ -130,7 +130,7 @@ def test_stack_error_falls_back_to_a_foreign_offer_from_the_checkpoint(world, ap
     first = make_agent(api.http, api.engine, "hz-xx-1", LocalBackend(), tmp_path).run_once(1)
     assert first["exit_class"] == "stack_error" and first["next_run_id"] == "fb-1-a2"
     with UnitOfWork(api.engine) as uow:
-        second = runs.get_run(uow, "fb-1-a2")
+        second = runs.get_run(uow, "fb-1-a2").to_dict()
     assert second["accelerator_id"] == "nvidia-l20-48gb"  # the cheapest foreign offer
     # Re-priced for a foreign chip where Hangzhou accredits the provider, else nothing.
     assert second["voucher"]["rate"] == ("1/5" if second["provider_id"] == "hz-xixi-compute"
@@ -140,11 +140,9 @@ def test_stack_error_falls_back_to_a_foreign_offer_from_the_checkpoint(world, ap
     assert "resumed from step-00000020.npz" in (tmp_path / "fb-1-a2.out").read_text()
     with UnitOfWork(api.engine) as uow:
         for run in runs.runs_of_request(uow, "fb-1"):  # each attempt metered and billed once
-            used = sum(
-                Fraction(str(u["accelerator_seconds"])) for u in runs.usage_of(uow, run["id"])
-            )
-            assert used > 0 and run["settled_at"] is not None
-            assert run["billed_fen"] == cost_fen(run["price_fen_per_accel_hour"], used)
+            used = sum(Fraction(str(u.accelerator_seconds)) for u in runs.usage_of(uow, run.id))
+            assert used > 0 and run.settled_at is not None
+            assert run.billed_fen == cost_fen(run.price_fen_per_accel_hour, used)
     assert ledger_breaks(api.engine) == []
 
 
@@ -154,18 +152,18 @@ def test_a_cancelled_run_that_ends_in_a_stack_error_does_not_fall_back(world, en
     voucher = fund(engine)
     run = _enqueue(engine, request_id="cf-1", fallback=["foreign"], voucher=voucher)
     with UnitOfWork(engine) as uow:
-        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30).to_dict()
         runs.report_usage(uow, run["id"], lease["lease_id"], 1, accelerator_seconds=360,
                           wall_seconds=180)  # fmt: skip
         uow.commit()
     with UnitOfWork(engine) as uow:
         runs.request_cancel(uow, SYSTEM, run["id"])
     with UnitOfWork(engine) as uow:
-        done = runs.complete(uow, run["id"], lease["lease_id"], "stack_error")
+        done = runs.complete(uow, run["id"], lease["lease_id"], "stack_error").to_dict()
         uow.commit()
     assert done["next_run_id"] is None and done["billed_fen"] == 90
     with UnitOfWork(engine) as uow:
-        assert [r["id"] for r in runs.runs_of_request(uow, "cf-1")] == [run["id"]]
+        assert [r.id for r in runs.runs_of_request(uow, "cf-1")] == [run["id"]]
     assert ledger_breaks(engine) == []
 
 
@@ -175,13 +173,13 @@ def test_cancelling_a_run_whose_agent_died_settles_it_at_once(world, engine):
     fund(engine)
     run = _enqueue(engine, request_id="cd-1")
     with UnitOfWork(engine) as uow:
-        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1)
+        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 1).to_dict()
         runs.report_usage(uow, run["id"], lease["lease_id"], 1, accelerator_seconds=360,
                           wall_seconds=180)  # fmt: skip
         uow.commit()
     time.sleep(1.1)
     with UnitOfWork(engine) as uow:
-        done = runs.request_cancel(uow, SYSTEM, run["id"])
+        done = runs.request_cancel(uow, SYSTEM, run["id"]).to_dict()
     assert done["status"] == "cancelled" and done["billed_fen"] == 90
     assert ledger_breaks(engine) == []
 
@@ -226,7 +224,7 @@ def test_a_usage_seq_past_32_bits_is_a_422_and_stores_nothing(world, api):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "seq"
     assert api.http.post(url, json={**usage, "seq": 1}, headers=agent).status_code == 200
     with UnitOfWork(api.engine) as uow:
-        assert [u["seq"] for u in runs.usage_of(uow, run["id"])] == [1]
+        assert [u.seq for u in runs.usage_of(uow, run["id"])] == [1]
 
 
 def test_a_job_body_naming_an_account_or_a_rate_is_a_422(world, api):

@@ -24,11 +24,13 @@ def _settled_run(engine) -> dict:
         uow.commit()
     assert done.run is not None, done.reason
     with UnitOfWork(engine) as uow:
-        lease = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        leased = runs.lease_next(uow, "bj-zgc-1", "agent-1", 30)
+        assert leased is not None
+        lease = leased.to_dict()
         runs.report_usage(
             uow, lease["id"], lease["lease_id"], 1, accelerator_seconds=360, wall_seconds=180
         )
-        finished = runs.complete(uow, lease["id"], lease["lease_id"], "success")
+        finished = runs.complete(uow, lease["id"], lease["lease_id"], "success").to_dict()
         uow.commit()
     return finished
 

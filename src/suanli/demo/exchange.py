@@ -52,7 +52,7 @@ def step_exchange(ctx: DemoContext) -> None:
             ctx.console.print(f"{rid}: {done.status} {done.reason}", highlight=False)
             continue
         row = done.placement["quote"]
-        holds = {p: str(Money(h["amount"], "CNY")) for p, h in done.run["holds"].items()}
+        holds = {p: str(Money(h.amount_fen, "CNY")) for p, h in done.run.holds.items()}
         ctx.console.print(
             f"{rid}: placed on {row['offer_id']} ({row['origin']}), net "
             f"{Money(row['net_fen'], 'CNY')}; held {holds}", highlight=False,

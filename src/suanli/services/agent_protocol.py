@@ -7,9 +7,9 @@ building blocks in ``runs`` leave the commit to their caller.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from suanli.domain.roles import Principal, Role
+from suanli.domain.runs import Lease, Run, UsageRecord
 from suanli.errors import PermissionDenied
 from suanli.services import runs
 from suanli.store.uow import UnitOfWork
@@ -24,13 +24,13 @@ def _site_of(who: Principal) -> str:
 
 
 def _own(uow: UnitOfWork, who: Principal, run_id: str) -> None:
-    if runs.get_run(uow, run_id)["site_id"] != _site_of(who):
+    if runs.get_run(uow, run_id).site_id != _site_of(who):
         raise PermissionDenied(f"run {run_id} belongs to another site")
 
 
 def lease(
     uow: UnitOfWork, who: Principal, agent_id: str, lease_s: float, wait_s: float
-) -> dict[str, Any] | None:
+) -> Lease | None:
     """The site's next run, waiting up to ``wait_s`` for one; None if none came. One unit of
     work serves every poll, and between polls it holds no transaction."""
     site_id = _site_of(who)
@@ -45,7 +45,7 @@ def lease(
 
 def heartbeat(
     uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, lease_s: float
-) -> dict[str, Any]:
+) -> runs.Beat:
     _own(uow, who, run_id)
     out = runs.heartbeat(uow, run_id, lease_id, lease_s)
     uow.commit()
@@ -54,7 +54,7 @@ def heartbeat(
 
 def report_status(
     uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, status: str, detail: str
-) -> dict[str, Any]:
+) -> Run:
     _own(uow, who, run_id)
     out = runs.report_status(uow, run_id, lease_id, status, detail)
     uow.commit()
@@ -63,7 +63,7 @@ def report_status(
 
 def report_usage(
     uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, seq: int, **seconds: float
-) -> dict[str, Any]:
+) -> UsageRecord:
     _own(uow, who, run_id)
     out = runs.report_usage(uow, run_id, lease_id, seq, **seconds)
     uow.commit()
@@ -72,7 +72,7 @@ def report_usage(
 
 def complete(
     uow: UnitOfWork, who: Principal, run_id: str, lease_id: str, exit_class: str, **details: str
-) -> dict[str, Any]:
+) -> Run:
     _own(uow, who, run_id)
     out = runs.complete(uow, run_id, lease_id, exit_class, **details)
     uow.commit()

@@ -27,6 +27,7 @@ from suanli.domain.exchange import JobRequest, OfferRefusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.domain.runs import Run
 from suanli.domain.subsidy_plan import VoucherView
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.estimate.workload import Workload
@@ -133,7 +134,7 @@ class Submitted:
     status: str  # placed | pending | refused
     rejection: Rejection | None = None  # set when refused
     placement: dict[str, Any] | None = None
-    run: dict[str, Any] | None = None
+    run: Run | None = None
     refused: list[OfferRefusal] = field(default_factory=list)
 
     @property
@@ -152,7 +153,7 @@ class Submitted:
             "reason": self.reason,
             "rejection": None if self.rejection is None else self.rejection.to_dict(),
             "placement": self.placement,
-            "run": self.run,
+            "run": None if self.run is None else self.run.to_dict(),
             "infeasible": [r.to_dict() for r in self.refused],
         }
 
@@ -169,7 +170,7 @@ def place_row(
     method: str,
     fixed_start: datetime | None,
     now: datetime,
-) -> tuple[dict[str, Any], dict[str, Any]] | Rejection:
+) -> tuple[dict[str, Any], Run] | Rejection:
     """Reserve and queue one row, inside the caller's savepoint; a rejection on refusal."""
     assert request.spec is not None
     run_id = f"{request.id}-a1"
@@ -196,7 +197,7 @@ def place_row(
               "finish": (start + timedelta(seconds=row.duration_s)).isoformat()}  # fmt: skip
     placement = {
         "request_id": request.id, "tenant_id": request.tenant_id, "offer_id": row.offer_id,
-        "method": method, "run_id": done.run["id"], "voucher_id": row.voucher_id,
+        "method": method, "run_id": done.run.id, "voucher_id": row.voucher_id,
         "program_id": row.program_id, "origin": row.origin,
         "accelerator_hours": row.accelerator_hours, "quote": quoted, "created_at": now,
     }  # fmt: skip
@@ -212,7 +213,7 @@ def _try_rows(
     policy: Policy,
     now: datetime,
     refused: list[OfferRefusal],
-) -> tuple[dict[str, Any], dict[str, Any]] | Rejection:
+) -> tuple[dict[str, Any], Run] | Rejection:
     reason = Rejection(Code.NO_FEASIBLE_OFFER, "no feasible offer")
     if policy.fair_share_cap is not None and any(
         r.accelerator_id in policy.scarce_models for r in rows
@@ -327,8 +328,8 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
         reservations_repo.release_request(uow.conn, request_id, now)
         requests_repo.set_status(uow.conn, request_id, "cancelled", now)
         for run in runs.runs_of_request(uow, request_id):
-            if run["status"] in ACTIVE_STATUSES:
-                runs.request_cancel(uow, who, run["id"])  # commits this unit of work
+            if run.status in ACTIVE_STATUSES:
+                runs.request_cancel(uow, who, run.id)  # commits this unit of work
     uow.commit()
     return get_request(uow, who, request_id)
 
@@ -349,7 +350,7 @@ def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, A
     data = requests_repo.as_dict(stored)
     data["placement"] = _placement(uow, request_id)
     data["reservations"] = list_reservations(uow, who, request_id=request_id)
-    data["runs"] = runs.runs_of_request(uow, request_id)
+    data["runs"] = [run.to_dict() for run in runs.runs_of_request(uow, request_id)]
     return data
 
 

@@ -5,12 +5,13 @@ refuses the new provider (said on the run and the statement)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
-from typing import Any
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.jobs import JobSpec, OfferChoice, choose_fallback, hold_fen
 from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.runs import Run, VoucherTerms
 from suanli.domain.subsidy_plan import offer_decision, refused_by_program
 from suanli.services import capacity, ledger, runs, settlement
 from suanli.services.catalog import load_catalog
@@ -43,27 +44,27 @@ def _offer_choices(uow: UnitOfWork) -> list[OfferChoice]:
     return choices
 
 
-def fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
+def fall_back(uow: UnitOfWork, run: Run) -> Run | None:
     """Place the job again by the policy step for its next attempt: reserve capacity on the new
     offer if the job runs under reservations, and hold for it at the voucher's rate there."""
-    policy = run["fallback"]
-    if run["attempt"] > len(policy):
+    policy = run.fallback
+    if run.attempt > len(policy):
         return None
-    step = policy[run["attempt"] - 1]
-    spec = JobSpec.from_dict(run["spec"])
+    step = policy[run.attempt - 1]
+    spec = run.spec
     choices = _offer_choices(uow)
-    failed = next((c for c in choices if c.offer_id == run["offer_id"]), None)
+    failed = next((c for c in choices if c.offer_id == run.offer_id), None)
     if failed is None:
-        origin = load_catalog().get(run["accelerator_id"]).origin
-        failed = OfferChoice(run["offer_id"], run["accelerator_id"], origin, 0, 0)
+        origin = load_catalog().get(run.accelerator_id).origin
+        failed = OfferChoice(run.offer_id, run.accelerator_id, origin, 0, 0)
     chosen = choose_fallback(step, failed, spec.accelerators, choices)
     if chosen is None:
         return None
-    attempt = {**run, "id": f"{run['request_id']}-a{run['attempt'] + 1}"}
+    attempt = replace(run, id=f"{run.request_id}-a{run.attempt + 1}")
     waiting = ""
-    reserving = capacity.request_reserves(uow, run["request_id"])
+    reserving = capacity.request_reserves(uow, run.request_id)
     if reserving:
-        capacity.release(uow, run["id"], aware_now())
+        capacity.release(uow, run.id, aware_now())
     savepoint = uow.conn.begin_nested()  # a refused hold leaves no reservation behind
     if reserving:
         chosen, waiting = _reserve_fallback(uow, attempt, step, failed, spec, choices, chosen)
@@ -71,28 +72,28 @@ def fall_back(uow: UnitOfWork, run: dict[str, Any]) -> dict[str, Any] | None:
     assert offer is not None
     done = runs.enqueue_run(
         uow,
-        request_id=run["request_id"],
-        tenant_id=run["tenant_id"],
+        request_id=run.request_id,
+        tenant_id=run.tenant_id,
         offer_id=chosen.offer_id,
         spec=spec,
         fallback=policy,
         voucher=_fallback_voucher(uow, run, offer, spec),
-        attempt=run["attempt"] + 1,
-        checkpoint_uri=run["checkpoint_uri"],
+        attempt=run.attempt + 1,
+        checkpoint_uri=run.checkpoint_uri,
     )
     if done.run is None:
         savepoint.rollback()
         return None
     savepoint.commit()
     if waiting:
-        runs_repo.change(uow.conn, attempt["id"], exit_detail=waiting)
-        return runs.get_run(uow, attempt["id"])
+        runs_repo.change(uow.conn, attempt.id, exit_detail=waiting)
+        return runs.get_run(uow, attempt.id)
     return done.run
 
 
 def _reserve_fallback(
     uow: UnitOfWork,
-    attempt: dict[str, Any],
+    attempt: Run,
     step: str,
     failed: OfferChoice,
     spec: JobSpec,
@@ -116,30 +117,31 @@ def _reserve_fallback(
 
 
 def _fallback_voucher(
-    uow: UnitOfWork, run: dict[str, Any], offer: Offer, spec: JobSpec
-) -> dict[str, Any]:
+    uow: UnitOfWork, run: Run, offer: Offer, spec: JobSpec
+) -> VoucherTerms | None:
     """The voucher on the new attempt: the placement's rate for the new origin, if the
     program's own rules accept the new offer (else 0: the wallet pays, and the run says why),
     capped so the voucher's share of the new hold fits what is left on the voucher."""
-    voucher = {k: v for k, v in run["voucher"].items() if k not in ("rate", "note")}
-    if not voucher.get("account_id"):
-        return voucher
+    voucher = run.voucher
+    if voucher is None:
+        return None
+    terms = VoucherTerms(voucher.voucher_id, voucher.account_id, voucher.program_id,
+                         dict(voucher.rates))  # fmt: skip
     acc = load_catalog().get(offer.accelerator_id)
-    rates = voucher.get("rates") or {}
-    rate = Fraction(str(rates.get(acc.origin, run["voucher"].get("rate", "0"))))
-    refused = _program_refuses(uow, run, voucher.get("program_id", ""), offer, acc, spec)
+    rate = voucher.rates.get(acc.origin, voucher.rate)
+    refused = _program_refuses(uow, run, voucher.program_id, offer, acc, spec)
     if refused:
-        return {**voucher, "decided_rate": "0", "note": refused}
+        return replace(terms, decided_rate=Fraction(0), note=refused)
     hold = hold_fen(offer.price_fen_per_accel_hour, spec)
-    left = ledger.balance(uow, voucher["account_id"]).available_minor
+    left = ledger.balance(uow, voucher.account_id).available_minor
     capped = min(rate, settlement.cover_rate(left, hold))
     note = "" if capped == rate else f"rate lowered to {capped} so the hold fits the voucher"
-    return {**voucher, "decided_rate": str(capped), **({"note": note} if note else {})}
+    return replace(terms, decided_rate=capped, note=note)
 
 
 def _program_refuses(
     uow: UnitOfWork,
-    run: dict[str, Any],
+    run: Run,
     program_id: str,
     offer: Offer,
     acc: Accelerator,
@@ -153,7 +155,7 @@ def _program_refuses(
     if offer.currency != program.currency:
         where = f"{offer.id} is in {offer.currency}"
         return f"{program.id} pays in {program.currency}, {where}; the wallet pays"
-    tenant = registry_repo.get(uow.conn, Tenant, run["tenant_id"])
+    tenant = registry_repo.get(uow.conn, Tenant, run.tenant_id)
     site = registry_repo.get(uow.conn, Site, offer.site_id)
     provider = registry_repo.get(uow.conn, Provider, site.provider_id) if site else None
     assert tenant is not None and provider is not None

@@ -6,11 +6,11 @@ not cover that share of the hold)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from suanli.domain.exchange import Busy, JobRequest, peak_use
 from suanli.domain.quotes import QuoteRow
 from suanli.domain.registry import Provider
+from suanli.domain.runs import VoucherTerms
 from suanli.domain.subsidy_plan import VoucherView, origin_rates
 from suanli.placement.policy import Policy
 from suanli.services.catalog import load_catalog
@@ -67,7 +67,7 @@ def voucher_rule(
     vouchers: dict[str, VoucherView],
     hold_total_fen: int,
     now: datetime,
-) -> dict[str, Any] | None:
+) -> VoucherTerms | None:
     if row.voucher_id is None:
         return None
     v = vouchers[row.voucher_id]
@@ -78,9 +78,5 @@ def voucher_rule(
                          now.date(), load_catalog())  # fmt: skip
     rates[row.origin] = row.rate  # decided on this very offer
     cover = cover_rate(v.balance_fen, hold_total_fen)
-    return {
-        "account_id": v.account_id,
-        "program_id": v.program.id,
-        "voucher_id": v.voucher_id,
-        "rates": {origin: str(min(rate, cover)) for origin, rate in sorted(rates.items())},
-    }
+    capped = {origin: min(rate, cover) for origin, rate in sorted(rates.items())}
+    return VoucherTerms(v.voucher_id, v.account_id, v.program.id, capped)

@@ -9,18 +9,17 @@ replays instead of paying twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from suanli.domain.jobs import split_cost
 from suanli.domain.money import apply_rate
+from suanli.domain.runs import PARTS, Hold, RunVoucher
 from suanli.errors import ConflictError
 from suanli.rejection import Rejection
 from suanli.services import ledger
 from suanli.store.uow import UnitOfWork
-
-PARTS = ("voucher", "wallet")
 
 
 def wallet_account(tenant_id: str) -> str:
@@ -53,7 +52,7 @@ def fund_wallet(
 
 @dataclass(frozen=True, slots=True)
 class Holds:
-    holds: dict[str, Any]  # part -> {"id", "account", "amount"}
+    holds: dict[str, Hold]  # part ("voucher", "wallet") -> its hold
     rejection: Rejection | None = None  # why nothing is held
 
     @property
@@ -74,16 +73,16 @@ def place_holds(
     provider_id: str,
     currency: str,
     total_fen: int,
-    voucher: dict[str, Any],
+    voucher: RunVoucher | None,
     timeout_s: int,
 ) -> Holds:
     """Hold ``total_fen``: the voucher's share from the voucher, the rest from the wallet."""
     open_party_accounts(uow, tenant_id, provider_id, currency)
-    rate = Fraction(voucher.get("rate", "0"))
-    shares = {"voucher": apply_rate(total_fen, rate) if voucher.get("account_id") else 0}
+    shares = {"voucher": 0 if voucher is None else apply_rate(total_fen, voucher.rate)}
     shares["wallet"] = total_fen - shares["voucher"]
-    accounts = {"voucher": voucher.get("account_id", ""), "wallet": wallet_account(tenant_id)}
-    holds: dict[str, Any] = {}
+    accounts = {"voucher": "" if voucher is None else voucher.account_id,
+                "wallet": wallet_account(tenant_id)}  # fmt: skip
+    holds: dict[str, Hold] = {}
     for part in PARTS:
         amount = shares[part]
         if amount <= 0:
@@ -105,13 +104,13 @@ def place_holds(
             why = outcome.rejection
             message = f"{part} hold refused: {why.code}: {why.message}"
             return Holds({}, Rejection(why.code, message, part))
-        holds[part] = {"id": hold_id, "account": accounts[part], "amount": amount}
+        holds[part] = Hold(hold_id, accounts[part], amount)
     return Holds(holds)
 
 
-def release(uow: UnitOfWork, run_id: str, holds: dict[str, Any]) -> None:
+def release(uow: UnitOfWork, run_id: str, holds: Mapping[str, Hold]) -> None:
     for part, hold in holds.items():
-        ledger.void_pending(uow, f"run:{run_id}:void:{part}", hold["id"])
+        ledger.void_pending(uow, f"run:{run_id}:void:{part}", hold.transfer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +120,20 @@ class Settled:
     wallet_fen: int
 
 
-def settle(uow: UnitOfWork, run_id: str, holds: dict[str, Any], cost: int, rate: str) -> Settled:
+def settle(
+    uow: UnitOfWork, run_id: str, holds: Mapping[str, Hold], cost: int, rate: Fraction
+) -> Settled:
     """Post each share of ``cost`` from its hold and release the rest of the hold."""
-    caps = {part: holds.get(part, {}).get("amount", 0) for part in PARTS}
-    split = split_cost(cost, Fraction(rate or "0"), caps["voucher"], caps["wallet"])
+    caps = {part: holds[part].amount_fen if part in holds else 0 for part in PARTS}
+    split = split_cost(cost, rate, caps["voucher"], caps["wallet"])
     amounts = {"voucher": split.voucher_fen, "wallet": split.wallet_fen}
     for part, hold in holds.items():
         if amounts[part] > 0:
             outcome = ledger.post_pending(
-                uow, f"run:{run_id}:post:{part}", hold["id"], amounts[part]
+                uow, f"run:{run_id}:post:{part}", hold.transfer_id, amounts[part]
             )
         else:
-            outcome = ledger.void_pending(uow, f"run:{run_id}:void:{part}", hold["id"])
+            outcome = ledger.void_pending(uow, f"run:{run_id}:void:{part}", hold.transfer_id)
         if not outcome.result.ok:
             raise ConflictError(f"settling run {run_id}: {outcome.result}: {outcome.reason}")
     return Settled(split.voucher_fen + split.wallet_fen, split.voucher_fen, split.wallet_fen)

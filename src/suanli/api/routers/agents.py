@@ -89,17 +89,18 @@ class JobIn(Body):
 @router.post("/agent/lease", summary="Lease the site's next run (long-poll)")
 def lease(body: LeaseIn, uow: UoW, who: Agent) -> Any:
     run = agent_protocol.lease(uow, who, body.agent_id, body.lease_s, body.wait_s)
-    return Response(status_code=204) if run is None else run
+    return Response(status_code=204) if run is None else run.to_dict()
 
 
 @router.post("/agent/runs/{run_id}/heartbeat", summary="Extend a lease; learn of cancellation")
 def heartbeat(run_id: str, body: HeartbeatIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    return agent_protocol.heartbeat(uow, who, run_id, body.lease_id, body.lease_s)
+    return agent_protocol.heartbeat(uow, who, run_id, body.lease_id, body.lease_s).to_dict()
 
 
 @router.post("/agent/runs/{run_id}/status", summary="Report that a run started")
 def status(run_id: str, body: StatusIn, uow: UoW, who: Agent) -> dict[str, Any]:
-    return agent_protocol.report_status(uow, who, run_id, body.lease_id, body.status, body.detail)
+    run = agent_protocol.report_status(uow, who, run_id, body.lease_id, body.status, body.detail)
+    return run.to_dict()
 
 
 @router.post("/agent/runs/{run_id}/usage", summary="Report usage (idempotent by run and seq)")
@@ -107,7 +108,7 @@ def usage(run_id: str, body: UsageIn, uow: UoW, who: Agent) -> dict[str, Any]:
     return agent_protocol.report_usage(
         uow, who, run_id, body.lease_id, body.seq, accelerator_seconds=body.accelerator_seconds,
         wall_seconds=body.wall_seconds, cpu_seconds=body.cpu_seconds,
-    )  # fmt: skip
+    ).to_dict()  # fmt: skip
 
 
 @router.post("/agent/runs/{run_id}/complete", summary="End a run with its exit class")
@@ -115,7 +116,7 @@ def complete(run_id: str, body: CompleteIn, uow: UoW, who: Agent) -> dict[str, A
     return agent_protocol.complete(
         uow, who, run_id, body.lease_id, body.exit_class, detail=body.detail,
         checkpoint_uri=body.checkpoint_uri,
-    )  # fmt: skip
+    ).to_dict()  # fmt: skip
 
 
 @router.post("/jobs", status_code=201, summary="Run a job of stated size on an offer")
@@ -139,9 +140,9 @@ def submit_job(body: JobIn, uow: UoW, who: Submitter, response: Response) -> dic
 
 @router.get("/runs/{run_id}", summary="A run with its usage records")
 def read_run(run_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
-    return runs.visible_run(uow, who, run_id)
+    return runs.visible_run(uow, who, run_id).to_dict()
 
 
 @router.post("/runs/{run_id}/cancel", summary="Cancel a run; what was used is settled")
 def cancel(run_id: str, uow: UoW, who: Submitter) -> dict[str, Any]:
-    return runs.request_cancel(uow, who, run_id)
+    return runs.request_cancel(uow, who, run_id).to_dict()
