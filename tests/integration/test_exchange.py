@@ -121,7 +121,7 @@ def test_submit_reserves_queues_and_holds_both_shares(world, engine):
     best = _quote(engine, request()).rows[0]
     done = _submit(engine, request())
     assert done.status == "placed", done.reason
-    assert done.placement["offer_id"] == best.offer_id
+    assert done.placement is not None and done.placement.offer_id == best.offer_id
     assert done.run is not None
     run = done.run.to_dict()
     assert run["status"] == "queued" and run["spec"]["accelerators"] == best.count
@@ -134,8 +134,8 @@ def test_submit_reserves_queues_and_holds_both_shares(world, engine):
     assert available(engine, wallet) == before[1] - holds["wallet"]
     with UnitOfWork(engine) as uow:
         (res,) = exchange.list_reservations(uow, WHO, request_id="r-1")
-    assert res["offer_id"] == best.offer_id and res["accelerators"] == best.count
-    assert res["end_at"] - res["start_at"] == timedelta(seconds=best.duration_s)
+    assert res.offer_id == best.offer_id and res.accelerators == best.count
+    assert res.end_at - res.start_at == timedelta(seconds=best.duration_s)
     # A retry returns the first answer and holds nothing more; other content conflicts.
     again = _submit(engine, request())
     assert again.status == "placed" and again.run is not None and again.run.id == run["id"]
@@ -150,13 +150,13 @@ def test_cancel_releases_capacity_and_voids_holds(world, engine):
     before = available(engine, voucher_acc), available(engine, wallet)
     assert _submit(engine, request()).status == "placed"
     with UnitOfWork(engine) as uow:
-        out = exchange.cancel(uow, WHO, "r-1")
+        out = exchange.cancel(uow, WHO, "r-1").to_dict()
     assert out["status"] == "cancelled"
     assert [r["status"] for r in out["reservations"]] == ["released"]
     assert out["runs"][0]["status"] == "cancelled"
     assert (available(engine, voucher_acc), available(engine, wallet)) == before
     with UnitOfWork(engine) as uow:
-        assert exchange.cancel(uow, WHO, "r-1")["status"] == "cancelled"  # retry-safe
+        assert exchange.cancel(uow, WHO, "r-1").request.status == "cancelled"  # retry-safe
         with pytest.raises(PermissionDenied):
             exchange.cancel(uow, Principal(Role.TENANT, "lingxi-robotics"), "r-1")
 
@@ -206,14 +206,13 @@ def test_batch_places_pending_requests_under_the_policy(world, engine):
         placed = [exchange.get_request(uow, SYSTEM, p["request_id"]) for p in out["placed"]]
         res = exchange.list_reservations(uow, SYSTEM, active_only=True)
     # Domestic floor 7/10 of subsidised accelerator-hours, from the stored placements.
-    ah = [(p["placement"]["origin"], p["placement"]["accelerator_hours"]) for p in placed]
+    ah = [(p.placement.origin, p.placement.accelerator_hours) for p in placed if p.placement]
     assert sum(h for o, h in ah if o == "domestic") >= 0.7 * sum(h for _, h in ah) - 1e-6
     for p in placed:
-        assert p["status"] == "placed" and p["runs"][0]["status"] == "queued"
+        assert p.request.status == "placed" and p.runs[0].status == "queued"
     by_offer: dict[str, list[Busy]] = {}
     for r in res:
-        by_offer.setdefault(r["offer_id"], []).append(
-            Busy(r["start_at"], r["end_at"], r["accelerators"]))  # fmt: skip
+        by_offer.setdefault(r.offer_id, []).append(Busy(r.start_at, r.end_at, r.accelerators))
     for offer_id, busy in by_offer.items():
         start, end = min(b.start for b in busy), max(b.end for b in busy)
         assert peak_use(busy, start, end) <= _count(engine, offer_id)

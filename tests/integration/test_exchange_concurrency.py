@@ -44,9 +44,7 @@ def _calendar(engine: Engine) -> dict[str, list[Busy]]:
         rows = exchange.list_reservations(uow, SYSTEM, active_only=True)
     out: dict[str, list[Busy]] = {}
     for r in rows:
-        out.setdefault(r["offer_id"], []).append(
-            Busy(r["start_at"], r["end_at"], r["accelerators"])
-        )
+        out.setdefault(r.offer_id, []).append(Busy(r.start_at, r.end_at, r.accelerators))
     return out
 
 
@@ -135,7 +133,7 @@ def test_a_cancel_racing_the_batch_leaves_no_reservation(world: Engine, engine: 
     worker.join(60)
     assert out and out[0].pending == 0  # the batch waited and found nothing pending
     with UnitOfWork(engine, read_only=True) as uow:
-        assert exchange.get_request(uow, SYSTEM, "p-1")["status"] == "cancelled"
+        assert exchange.get_request(uow, SYSTEM, "p-1").request.status == "cancelled"
     assert _calendar(engine) == {}
 
 

@@ -33,7 +33,7 @@ def _every_model_scarce(engine: Engine) -> tuple[Policy, int]:
 def _tenant_reservations(engine: Engine) -> list[dict[str, object]]:
     with UnitOfWork(engine, read_only=True) as uow:
         rows = exchange.list_reservations(uow, SYSTEM, active_only=True)
-    return [r for r in rows if r["tenant_id"] == TENANT]
+    return [r.to_dict() for r in rows if r.tenant_id == TENANT]
 
 
 @pytest.mark.postgres

@@ -192,9 +192,9 @@ def submit_cmd(
     if as_json:
         print_json(done.to_dict())
     elif done.placement is not None:
-        q = done.placement["quote"]
+        q = done.placement.quote
         net = _money_text(q["net_fen"], q["currency"])
-        run_id = done.placement["run_id"]
+        run_id = done.placement.run_id
         console.print(
             f"{done.request_id}: placed on {q['offer_id']} from {q['start']}, run {run_id}, "
             f"net {net}"
@@ -210,9 +210,9 @@ def cancel_cmd(request_id: Annotated[str, typer.Argument()], as_json: AsJson = F
     with unit_of_work() as uow:
         out = exchange.cancel(uow, SYSTEM, request_id)
     if as_json:
-        print_json(out)
+        print_json(out.to_dict())
     else:
-        console.print(f"{request_id}: {out['status']}")
+        console.print(f"{request_id}: {out.request.status}")
 
 
 @handle_errors
@@ -250,15 +250,15 @@ def reservations_cmd(
     with unit_of_work() as uow:
         rows = exchange.list_reservations(uow, SYSTEM, offer_id=offer, active_only=active)
     if as_json:
-        print_json(rows)
+        print_json([r.to_dict() for r in rows])
         return
     table = Table(title="Reservations")
     for col in ("id", "tenant", "offer", "chips", "start", "end", "status"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["tenant_id"], r["offer_id"], str(r["accelerators"]),
-                      f"{r['start_at']:%Y-%m-%d %H:%M}", f"{r['end_at']:%Y-%m-%d %H:%M}",
-                      r["status"])  # fmt: skip
+        table.add_row(r.id, r.tenant_id, r.offer_id, str(r.accelerators),
+                      f"{r.start_at:%Y-%m-%d %H:%M}", f"{r.end_at:%Y-%m-%d %H:%M}",
+                      r.status)  # fmt: skip
     console.print(table)
 
 

@@ -51,7 +51,7 @@ def step_exchange(ctx: DemoContext) -> None:
         if done.placement is None or done.run is None:
             ctx.console.print(f"{rid}: {done.status} {done.reason}", highlight=False)
             continue
-        row = done.placement["quote"]
+        row = done.placement.quote
         holds = {p: str(Money(h.amount_fen, "CNY")) for p, h in done.run.holds.items()}
         ctx.console.print(
             f"{rid}: placed on {row['offer_id']} ({row['origin']}), net "

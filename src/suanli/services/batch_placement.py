@@ -206,7 +206,7 @@ def place_batch(
                 "request_id": item.request.id,
                 "offer_id": pool.id,
                 "start": start.isoformat(),
-                "run_id": placed[0]["run_id"],
+                "run_id": placed[0].run_id,
                 "net_fen": row.net_fen,
             }  # fmt: skip
         )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from suanli.domain.exchange import Busy, earliest_start, fits
+from suanli.domain.requests import Reservation
 from suanli.errors import NotFoundError
 from suanli.store.db import as_utc
 from suanli.store.repositories import reservations as repo
@@ -28,7 +29,7 @@ def busy_by_offer(
     """Active reservations that still matter: not ended, and their run not finished."""
     out: dict[str, list[Busy]] = defaultdict(list)
     for r in repo.still_busy(uow.conn, now, offer_ids):
-        out[r.offer_id].append(Busy(as_utc(r.start_at), as_utc(r.end_at), r.accelerators))
+        out[r.offer_id].append(Busy(r.start_at, r.end_at, r.accelerators))
     return dict(out)
 
 
@@ -83,7 +84,7 @@ def release(uow: UnitOfWork, reservation_id: str, now: datetime) -> None:
     repo.release(uow.conn, reservation_id, now)
 
 
-def reservation_of(uow: UnitOfWork, reservation_id: str) -> Any:
+def reservation_of(uow: UnitOfWork, reservation_id: str) -> Reservation | None:
     return repo.get(uow.conn, reservation_id)
 
 

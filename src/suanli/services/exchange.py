@@ -26,6 +26,7 @@ from typing import Any
 from suanli.domain.exchange import JobRequest, OfferRefusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
+from suanli.domain.requests import Placement, RequestView, Reservation, StoredRequest
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.runs import Run
 from suanli.domain.subsidy_plan import VoucherView
@@ -133,7 +134,7 @@ class Submitted:
     request_id: str
     status: str  # placed | pending | refused
     rejection: Rejection | None = None  # set when refused
-    placement: dict[str, Any] | None = None
+    placement: Placement | None = None
     run: Run | None = None
     refused: list[OfferRefusal] = field(default_factory=list)
 
@@ -152,7 +153,7 @@ class Submitted:
             "accepted": self.ok,
             "reason": self.reason,
             "rejection": None if self.rejection is None else self.rejection.to_dict(),
-            "placement": self.placement,
+            "placement": None if self.placement is None else self.placement.to_dict(),
             "run": None if self.run is None else self.run.to_dict(),
             "infeasible": [r.to_dict() for r in self.refused],
         }
@@ -170,7 +171,7 @@ def place_row(
     method: str,
     fixed_start: datetime | None,
     now: datetime,
-) -> tuple[dict[str, Any], Run] | Rejection:
+) -> tuple[Placement, Run] | Rejection:
     """Reserve and queue one row, inside the caller's savepoint; a rejection on refusal."""
     assert request.spec is not None
     run_id = f"{request.id}-a1"
@@ -195,12 +196,12 @@ def place_row(
     assert done.run is not None
     quoted = {**row.to_dict(), "start": start.isoformat(),
               "finish": (start + timedelta(seconds=row.duration_s)).isoformat()}  # fmt: skip
-    placement = {
-        "request_id": request.id, "tenant_id": request.tenant_id, "offer_id": row.offer_id,
-        "method": method, "run_id": done.run.id, "voucher_id": row.voucher_id,
-        "program_id": row.program_id, "origin": row.origin,
-        "accelerator_hours": row.accelerator_hours, "quote": quoted, "created_at": now,
-    }  # fmt: skip
+    placement = Placement(
+        request_id=request.id, tenant_id=request.tenant_id, offer_id=row.offer_id,
+        method=method, run_id=done.run.id, voucher_id=row.voucher_id,
+        program_id=row.program_id, origin=row.origin,
+        accelerator_hours=row.accelerator_hours, quote=quoted, created_at=now,
+    )  # fmt: skip
     requests_repo.add_placement(uow.conn, placement)
     return placement, done.run
 
@@ -213,7 +214,7 @@ def _try_rows(
     policy: Policy,
     now: datetime,
     refused: list[OfferRefusal],
-) -> tuple[dict[str, Any], Run] | Rejection:
+) -> tuple[Placement, Run] | Rejection:
     reason = Rejection(Code.NO_FEASIBLE_OFFER, "no feasible offer")
     if policy.fair_share_cap is not None and any(
         r.accelerator_id in policy.scarce_models for r in rows
@@ -243,17 +244,17 @@ def _try_rows(
     return reason
 
 
-def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> Any:
+def _stored(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> StoredRequest | None:
     return requests_repo.get(uow.conn, request_id, lock=lock)
 
 
-def _placement(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
+def _placement(uow: UnitOfWork, request_id: str) -> Placement | None:
     return requests_repo.placement_of(uow.conn, request_id)
 
 
-def _replay(uow: UnitOfWork, stored: Any) -> Submitted:
+def _replay(uow: UnitOfWork, stored: StoredRequest) -> Submitted:
     placement = _placement(uow, stored.id)
-    run = runs.get_run(uow, placement["run_id"]) if placement else None
+    run = runs.get_run(uow, placement.run_id) if placement else None
     refusal = (
         Rejection(Code.NO_FEASIBLE_OFFER, stored.reason) if stored.status == "refused" else None
     )
@@ -317,7 +318,7 @@ def submit(
     return Submitted(request.id, "placed", None, placed[0], placed[1], refused)
 
 
-def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
+def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> RequestView:
     """Release the reservation and cancel the run (settlement voids what it did not use)."""
     stored = _stored(uow, request_id, lock=True)
     if stored is None:
@@ -342,21 +343,22 @@ def _readable(who: Principal, tenant_id: str) -> None:
         raise PermissionDenied(f"{who.role} may not read requests of {tenant_id}")
 
 
-def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
+def get_request(uow: UnitOfWork, who: Principal, request_id: str) -> RequestView:
     stored = _stored(uow, request_id)
     if stored is None:
         raise NotFoundError("request", request_id)
     _readable(who, stored.tenant_id)
-    data = requests_repo.as_dict(stored)
-    data["placement"] = _placement(uow, request_id)
-    data["reservations"] = list_reservations(uow, who, request_id=request_id)
-    data["runs"] = [run.to_dict() for run in runs.runs_of_request(uow, request_id)]
-    return data
+    return RequestView(
+        stored,
+        _placement(uow, request_id),
+        list_reservations(uow, who, request_id=request_id),
+        runs.runs_of_request(uow, request_id),
+    )
 
 
 def list_requests(
     uow: UnitOfWork, who: Principal, *, tenant_id: str | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[StoredRequest]:
     if who.role not in READ_ALL_ROLES:
         if who.role != Role.TENANT or tenant_id not in (None, who.org_id):
             raise PermissionDenied(f"{who.role} may not list these requests")
@@ -371,7 +373,7 @@ def list_reservations(
     offer_id: str | None = None,
     request_id: str | None = None,
     active_only: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[Reservation]:
     """Tenants see their own; providers those on their sites' offers; read-all roles every one."""
     tenant_id = provider_id = None
     if who.role == Role.TENANT:

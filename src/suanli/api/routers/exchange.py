@@ -82,24 +82,27 @@ def submit(body: RequestIn, uow: UoW, who: Requester, response: Response) -> dic
 def list_requests(
     uow: UoW, who: Reader, tenant_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    return exchange.list_requests(uow, who, tenant_id=tenant_id, status=status)
+    return [
+        r.to_dict() for r in exchange.list_requests(uow, who, tenant_id=tenant_id, status=status)
+    ]
 
 
 @router.get("/requests/{request_id}", summary="A request with its placement, reservation, runs")
 def get_request(request_id: str, uow: UoW, who: Reader) -> dict[str, Any]:
-    return exchange.get_request(uow, who, request_id)
+    return exchange.get_request(uow, who, request_id).to_dict()
 
 
 @router.post("/requests/{request_id}/cancel", summary="Release the reservation, cancel the run")
 def cancel(request_id: str, uow: UoW, who: Requester) -> dict[str, Any]:
-    return exchange.cancel(uow, who, request_id)
+    return exchange.cancel(uow, who, request_id).to_dict()
 
 
 @router.get("/reservations", summary="Capacity reservations (tenants: own; providers: theirs)")
 def reservations(
     uow: UoW, who: CapacityReader, offer_id: str | None = None, active: bool = False
 ) -> list[dict[str, Any]]:
-    return exchange.list_reservations(uow, who, offer_id=offer_id, active_only=active)
+    found = exchange.list_reservations(uow, who, offer_id=offer_id, active_only=active)
+    return [r.to_dict() for r in found]
 
 
 @router.post("/placement/batch", summary="Place every pending request at once (MILP)")

@@ -8,18 +8,31 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from suanli.domain.requests import Placement, StoredRequest
 from suanli.store.db import as_utc
 from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.exchange import job_requests, placements
 from suanli.store.tables.vouchers import program_budgets
 
 
-def as_dict(row: Any) -> dict[str, Any]:
-    return {k: as_utc(v) for k, v in row._mapping.items()}
+def _request_of(row: Any) -> StoredRequest:
+    m = row._mapping
+    return StoredRequest(m["id"], m["tenant_id"], m["mode"], m["body"], m["status"],
+                         m["reason"] or "", as_utc(m["created_at"]),
+                         as_utc(m["updated_at"]))  # fmt: skip
 
 
-def get(conn: Connection, request_id: str, *, lock: bool = False) -> Any:
-    return row_by_id(conn, job_requests, request_id, lock=lock)
+def _placement_of(row: Any) -> Placement:
+    m = row._mapping
+    return Placement(m["request_id"], m["tenant_id"], m["offer_id"], m["method"], m["run_id"],
+                     m["voucher_id"], m["program_id"], m["origin"],
+                     float(m["accelerator_hours"]), m["quote"],
+                     as_utc(m["created_at"]))  # fmt: skip
+
+
+def get(conn: Connection, request_id: str, *, lock: bool = False) -> StoredRequest | None:
+    row = row_by_id(conn, job_requests, request_id, lock=lock)
+    return None if row is None else _request_of(row)
 
 
 def add(
@@ -58,37 +71,36 @@ def set_reason(conn: Connection, request_id: str, reason: str, at: datetime) -> 
     )
 
 
-def pending(conn: Connection) -> list[Any]:
+def pending(conn: Connection) -> list[StoredRequest]:
     """Every pending request, oldest first, locked: a cancellation (or a second batch) waits,
     and then finds it placed, not pending."""
-    return list(
-        conn.execute(
-            select(job_requests)
-            .where(job_requests.c.status == "pending")
-            .order_by(job_requests.c.created_at, job_requests.c.id)
-            .with_for_update()
-        ).all()
+    stmt = (
+        select(job_requests)
+        .where(job_requests.c.status == "pending")
+        .order_by(job_requests.c.created_at, job_requests.c.id)
+        .with_for_update()
     )
+    return [_request_of(r) for r in conn.execute(stmt)]
 
 
 def listed(
     conn: Connection, *, tenant_id: str | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[StoredRequest]:
     stmt = select(job_requests).order_by(job_requests.c.created_at, job_requests.c.id)
     if tenant_id is not None:
         stmt = stmt.where(job_requests.c.tenant_id == tenant_id)
     if status is not None:
         stmt = stmt.where(job_requests.c.status == status)
-    return [as_dict(r) for r in conn.execute(stmt)]
+    return [_request_of(r) for r in conn.execute(stmt)]
 
 
-def placement_of(conn: Connection, request_id: str) -> dict[str, Any] | None:
+def placement_of(conn: Connection, request_id: str) -> Placement | None:
     row = conn.execute(select(placements).where(placements.c.request_id == request_id)).first()
-    return None if row is None else as_dict(row)
+    return None if row is None else _placement_of(row)
 
 
-def add_placement(conn: Connection, placement: dict[str, Any]) -> None:
-    conn.execute(insert(placements).values(**placement))
+def add_placement(conn: Connection, placement: Placement) -> None:
+    conn.execute(insert(placements).values(**placement.to_dict()))
 
 
 def placed_hours_by_origin(conn: Connection, program_id: str) -> list[tuple[str, float]]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from suanli.domain.jobs import FINAL_STATUS
+from suanli.domain.requests import Reservation
 from suanli.store.db import as_utc
 from suanli.store.tables.exchange import reservations
 from suanli.store.tables.foundation import offers, sites
@@ -17,7 +18,7 @@ from suanli.store.tables.runs import runs
 
 def still_busy(
     conn: Connection, now: datetime, offer_ids: Iterable[str] | None = None
-) -> list[Any]:
+) -> list[Reservation]:
     """Active reservations that still matter: not ended, and their run not finished."""
     finished = select(runs.c.id).where(runs.c.status.in_([s.value for s in FINAL_STATUS.values()]))
     stmt = select(reservations).where(
@@ -27,7 +28,7 @@ def still_busy(
     )
     if offer_ids is not None:
         stmt = stmt.where(reservations.c.offer_id.in_(list(offer_ids)))
-    return list(conn.execute(stmt))
+    return [reservation_of(r) for r in conn.execute(stmt)]
 
 
 def add(
@@ -57,8 +58,17 @@ def release(conn: Connection, reservation_id: str, at: datetime) -> None:
     )
 
 
-def get(conn: Connection, reservation_id: str) -> Any:
-    return conn.execute(select(reservations).where(reservations.c.id == reservation_id)).first()
+def reservation_of(row: Any) -> Reservation:
+    m = row._mapping
+    return Reservation(m["id"], m["request_id"], m["tenant_id"], m["offer_id"],
+                       as_utc(m["start_at"]), as_utc(m["end_at"]), int(m["accelerators"]),
+                       m["status"], as_utc(m["created_at"]),
+                       as_utc(m["released_at"]))  # fmt: skip
+
+
+def get(conn: Connection, reservation_id: str) -> Reservation | None:
+    row = conn.execute(select(reservations).where(reservations.c.id == reservation_id)).first()
+    return None if row is None else reservation_of(row)
 
 
 def any_for_request(conn: Connection, request_id: str) -> bool:
@@ -93,7 +103,7 @@ def release_request(conn: Connection, request_id: str, at: datetime) -> None:
 def visible(
     conn: Connection, *, tenant_id: str | None = None, provider_id: str | None = None,
     offer_id: str | None = None, request_id: str | None = None, active_only: bool = False,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[Reservation]:  # fmt: skip
     """Reservations, earliest first: a tenant's, those on a provider's offers, or all."""
     stmt = select(reservations).order_by(reservations.c.start_at, reservations.c.id)
     if tenant_id is not None:
@@ -109,7 +119,7 @@ def visible(
         stmt = stmt.where(reservations.c.request_id == request_id)
     if active_only:
         stmt = stmt.where(reservations.c.status == "active")
-    return [{k: as_utc(v) for k, v in r._mapping.items()} for r in conn.execute(stmt)]
+    return [reservation_of(r) for r in conn.execute(stmt)]
 
 
 def scarce_held(
