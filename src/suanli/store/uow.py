@@ -5,19 +5,37 @@
         uow.commit()
 
 Leaving the block without ``commit()`` rolls everything back, so a rejected request writes nothing.
+
+Every commit that changed something first appends its audit entries (``audit``, drafted by the
+use cases) to the log, in the same transaction: sequence, time, ``actor``, ``request_id``.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from suanli.domain.audit import Actor, Draft, canonical
+from suanli.store.audit_buffer import AuditBuffer
+from suanli.store.repositories import audit as audit_repo
+
+SYSTEM_ACTOR = Actor("system", "officer", None, "")  # the console and the demo act as the system
+
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, read_only: bool = False, request_id: str | None = None
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
+        # The request this work serves (an adapter sets it, e.g. from X-Request-Id), and who
+        # acts: entries without an actor of their own (ledger transfers) are logged as this one.
+        self.request_id = request_id or uuid.uuid4().hex
+        self.actor: Actor | None = None
+        self.audit = AuditBuffer()
         self._conn: Connection | None = None
 
     @property
@@ -35,10 +53,23 @@ class UnitOfWork:
         self._conn = self.engine.connect()
         if self.read_only:
             self._conn.execution_options(suanli_read_only=True)
+        else:
+            self.audit.watch(self._conn)
         return self
 
     def commit(self) -> None:
+        self._append_audit()
         self.conn.commit()
+
+    def _append_audit(self) -> None:
+        drafts, changed = self.audit.take()
+        if not changed:
+            return  # nothing changed (a replay, a read): nothing to log
+        if not drafts:
+            tables = sorted(changed)
+            drafts = [Draft("write", "tables", ",".join(tables), canonical({"tables": tables}))]
+        at = datetime.now(UTC)
+        audit_repo.append(self.conn, drafts, self.actor or SYSTEM_ACTOR, self.request_id, at)
 
     def rollback(self) -> None:
         self.conn.rollback()
@@ -46,6 +77,7 @@ class UnitOfWork:
     def close(self) -> None:
         """Roll back what was not committed and give the connection back (with it, every lock
         the transaction held). Leaving the block afterwards does nothing more."""
+        self.audit.take()  # drafts of work not committed are not logged
         if self._conn is None:
             return
         try:
