@@ -40,7 +40,7 @@ from suanli.domain.vouchers import (
     voucher_validity,
 )
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.services import awards, ledger
+from suanli.services import audit, awards, ledger
 from suanli.services.common import (
     acting_for,
     aware_now,
@@ -140,6 +140,10 @@ def apply(
     )  # fmt: skip
     try:
         repo.add(uow.conn, application)
+        audit.record(uow, who, "application.file", "application", application_id, {
+            "program_id": program_id, "tenant_id": tenant_id, "requested_fen": requested_fen,
+            "eligible": decision.eligible, "entitled_fen": decision.subsidy_fen, "facts": facts,
+        })  # fmt: skip
         uow.commit()
     except IntegrityError:  # a concurrent retry stored this id first: answer from it
         uow.rollback()
@@ -191,11 +195,17 @@ def review(
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)
+        audit.record(uow, who, "application.review", "application", application_id,
+                     {"decision": "reject", "reason": rejected.decision_reason})  # fmt: skip
         uow.commit()
         return ReviewOutcome(ReviewResult.OK, rejected.decision_reason, rejected)
     amount = amount_fen if amount_fen is not None else min(app.requested_fen, app.entitled_fen)
     outcome = _approve(uow, decided, amount, reason, at)
     if outcome.ok:
+        audit.record(uow, who, "application.review", "application", application_id, {
+            "decision": "approve", "amount_fen": amount, "reason": reason.strip(),
+            "voucher_id": outcome.voucher.id if outcome.voucher else None,
+        })  # fmt: skip
         uow.commit()
     else:
         uow.rollback()
@@ -311,6 +321,8 @@ def release_tranche(
         milestones=(*voucher.milestones, milestone),
     )
     repo.replace(uow.conn, released)
+    audit.record(uow, who, "voucher.release", "voucher", voucher_id,
+                 {"milestone": milestone, "amount_fen": posted.transfer.amount_minor})  # fmt: skip
     uow.commit()
     return released
 

@@ -31,7 +31,7 @@ from suanli.placement.check import violations
 from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Pool, Request
 from suanli.placement.policy import Policy
-from suanli.services import exchange
+from suanli.services import audit, exchange
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import registered_tenant
@@ -201,6 +201,8 @@ def place_batch(
                 "net_fen": row.net_fen,
             }  # fmt: skip
         )
+    audit.record(uow, who, "placement.batch", "batch", uow.request_id,
+                 {"placed": report.placed, "unplaced": report.unplaced})  # fmt: skip
     uow.commit()
     return report
 

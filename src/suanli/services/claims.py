@@ -21,7 +21,7 @@ from suanli.domain.roles import READ_ALL_ROLES, Principal
 from suanli.domain.subsidy import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.services import awards, ledger
+from suanli.services import audit, awards, ledger
 from suanli.services.applications import REVIEWERS, Decision, verdicts_json
 from suanli.services.common import (
     acting_for,
@@ -119,6 +119,11 @@ def claim(
             )
     try:
         repo.add(uow.conn, new, invoice_key=key)
+        audit.record(uow, who, "claim.file", "claim", claim_id, {
+            "program_id": program_id, "buyer_id": buyer_id, "invoice_id": new.invoice_id,
+            "amount_fen": amount_fen, "eligible": decision.eligible,
+            "subsidy_fen": decision.subsidy_fen,
+        })  # fmt: skip
         uow.commit()
     except IntegrityError:  # a concurrent claim took the invoice (or the id) first
         uow.rollback()
@@ -166,10 +171,16 @@ def review_claim(
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)
+        audit.record(uow, who, "claim.review", "claim", claim_id,
+                     {"decision": "reject", "reason": rejected.decision_reason})  # fmt: skip
         uow.commit()
         return ClaimOutcome(ReviewResult.OK, rejected.decision_reason, rejected)
     outcome = _pay_out(uow, decided, amount_fen or found.subsidy_fen, reason, at)
     if outcome.ok:
+        audit.record(uow, who, "claim.review", "claim", claim_id, {
+            "decision": "approve", "amount_fen": amount_fen or found.subsidy_fen,
+            "reason": reason.strip(),
+        })  # fmt: skip
         uow.commit()
     else:
         uow.rollback()

@@ -32,7 +32,7 @@ from suanli.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
-from suanli.services import online_rules, runs
+from suanli.services import audit, online_rules, runs
 from suanli.services.capacity import reserve
 from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import quote, tenant_vouchers
@@ -284,6 +284,8 @@ def submit(
         tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
         tenant_vouchers(uow, who, request, tenant, now)  # refuse unusable vouchers now
         _insert_request(uow, request, "pending", now)
+        audit.record(uow, who, "request.submit", "request", request.id,
+                     {"mode": "batch", "body": request_to_dict(request)})  # fmt: skip
         uow.commit()
         return Submitted(request.id, "pending")
     q = quote(uow, who, request, now=now)
@@ -295,6 +297,8 @@ def submit(
         uow.rollback()
         return Submitted(request.id, "refused", placed, refused=refused)
     _insert_request(uow, request, "placed", now)
+    change = {"mode": "online", "body": request_to_dict(request), "placement": placed[0]}
+    audit.record(uow, who, "request.submit", "request", request.id, change)
     uow.commit()
     return Submitted(request.id, "placed", "", placed[0], placed[1], refused)
 
@@ -312,6 +316,7 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
         for run in runs.runs_of_request(uow, request_id):
             if run["status"] in ACTIVE_STATUSES:
                 runs.request_cancel(uow, who, run["id"])  # commits this unit of work
+        audit.record(uow, who, "request.cancel", "request", request_id)
     uow.commit()
     return get_request(uow, who, request_id)
 

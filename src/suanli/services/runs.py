@@ -35,7 +35,7 @@ from suanli.domain.jobs import (
 from suanli.domain.registry import Offer, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from suanli.services import capacity, fallback, settlement
+from suanli.services import audit, capacity, fallback, settlement
 from suanli.services.catalog import load_catalog
 from suanli.services.common import aware_now
 from suanli.store.db import as_utc
@@ -166,7 +166,10 @@ def enqueue_run(
 
 def expire_leases(uow: UnitOfWork, site_id: str | None = None) -> int:
     """Return runs whose lease ran out to the queue (their process is presumed gone)."""
-    return runs_repo.expire_leases(uow.conn, aware_now(), site_id)
+    count = runs_repo.expire_leases(uow.conn, aware_now(), site_id)
+    if count:
+        audit.record(uow, None, "run.lease_expire", "site", site_id or "*", {"runs": count})
+    return count
 
 
 def lease_next(
@@ -230,6 +233,7 @@ def _admit_waiting(uow: UnitOfWork, site_id: str) -> None:
     for row in runs_repo.waiting(uow.conn, site_id):
         if _reserve_now(uow, row._mapping, row.offer_id, JobSpec.from_dict(row.spec)):
             runs_repo.change(uow.conn, row.id, exit_detail="")
+            audit.record(uow, None, "run.admit", "run", row.id, {"offer_id": row.offer_id})
 
 
 def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> dict[str, Any]:
@@ -371,6 +375,7 @@ def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> dict[str, An
     elif run["status"] in ACTIVE_STATUSES:
         runs_repo.change(uow.conn, run_id, cancel_requested=1)
         run = get_run(uow, run_id)
+    audit.record(uow, who, "run.cancel", "run", run_id, {"status": run["status"]})
     uow.commit()
     return run
 
