@@ -68,8 +68,11 @@ class UnitOfWork:
         if not drafts:
             tables = sorted(changed)
             drafts = [Draft("write", "tables", ",".join(tables), canonical({"tables": tables}))]
-        at = datetime.now(UTC)
-        audit_repo.append(self.conn, drafts, self.actor or SYSTEM_ACTOR, self.request_id, at)
+        # An entry that names no actor (a transfer) is the work's: its authenticated caller,
+        # else whoever the operation's own entry names.
+        named = [d.actor for d in drafts if d.actor is not None]
+        actor = self.actor or (named[-1] if named else SYSTEM_ACTOR)
+        audit_repo.append(self.conn, drafts, actor, self.request_id, datetime.now(UTC))
 
     def rollback(self) -> None:
         self.conn.rollback()
