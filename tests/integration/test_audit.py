@@ -288,3 +288,40 @@ def test_entries_are_in_sequence_order_with_their_hashes(world: Engine) -> None:
     rows.sort()
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+
+
+def test_an_upgraded_database_adopts_what_it_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suanli.store.db import make_engine
+    from suanli.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006_security")
+    upgrade(engine, "0002_ledger")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:  # books kept before there was a log
+        for account, kind in (("old-issuer", "issuer"), ("old-wallet", "tenant_wallet")):
+            conn.execute(
+                text(
+                    "INSERT INTO ledger_accounts (id, kind, currency, posted_debits,"
+                    " posted_credits, pending_debits, pending_credits, created_at)"
+                    " VALUES (:id, :kind, 'CNY', 0, 0, 0, 0, :at)"
+                ),
+                {"id": account, "kind": kind, "at": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id,"
+                " amount_minor, currency, status, memo, created_at) VALUES ('old-t', 'single',"
+                " 'old-issuer', 'old-wallet', 5, 'CNY', 'posted', '', :at)"
+            ),
+            {"at": now},
+        )
+    upgrade(engine)
+    (first,) = _entries(engine)
+    assert (first.seq, first.action) == (1, "audit.start")
+    assert json.loads(first.change)["adopted"]["transfer"] == ["old-t"]
+    code, out = _cli(engine, monkeypatch, "verify", "--json")
+    assert code == 0 and json.loads(out)["entries"] == 1, out
+    engine.dispose()

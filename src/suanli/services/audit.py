@@ -13,6 +13,7 @@ no one changes it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -122,7 +123,20 @@ def verify(uow: UnitOfWork, who: Principal, saved_head: Head | None = None) -> A
     chain = verify_chain(repo.all_entries(uow.conn), saved_head)
     unlogged = [("transfer", t) for t in repo.unlogged_transfers(uow.conn)]
     unlogged += repo.unlogged_decisions(uow.conn)
+    if unlogged:
+        adopted = _adopted(uow)
+        unlogged = [(kind, i) for kind, i in unlogged if i not in adopted.get(kind, ())]
     return AuditReport(chain, unlogged)
+
+
+def _adopted(uow: UnitOfWork) -> dict[str, set[str]]:
+    """Records made before the log, by kind, as its first entry (migration 0007) adopted them.
+    Only sequence 1 may adopt: an entry appended later names only what it changed."""
+    first = repo.search(uow.conn, limit=1)
+    if not first or first[0].seq != 1 or first[0].action != "audit.start":
+        return {}
+    adopted = json.loads(first[0].change).get("adopted", {})
+    return {kind: set(ids) for kind, ids in adopted.items()}
 
 
 def head(uow: UnitOfWork, who: Principal) -> Head:

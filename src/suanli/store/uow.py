@@ -50,6 +50,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         # The transaction begins with the first statement, so an unused unit of work holds no lock.
+        if not self.read_only:
+            AuditBuffer.watch_engine(self.engine)
         self._conn = self.engine.connect()
         if self.read_only:
             self._conn.execution_options(suanli_read_only=True)
@@ -86,6 +88,7 @@ class UnitOfWork:
         try:
             self._conn.rollback()  # undoes anything not committed; a no-op after commit()
         finally:
+            self.audit.unwatch(self._conn)
             self._conn.close()
             self._conn = None
 

@@ -22,13 +22,14 @@ from suanli.store.tables.vouchers import purchase_claims, voucher_applications
 
 CHAIN_LOCK_KEY = 0x5A4C_A0D1  # the advisory lock that serialises appends ("audit")
 PAGE = 2000
+# Built once: every append runs these two.
 _insert = insert(audit_log)
+_head = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_chain_lock = select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY))
 
 
 def head(conn: Connection) -> Head:
-    row = conn.execute(
-        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(_head).first()
     return EMPTY if row is None else Head(row.seq, row.hash)
 
 
@@ -39,7 +40,7 @@ def append(
     if not drafts:
         return []
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+        conn.execute(_chain_lock)
     entries = seal(drafts, head(conn), at, actor, request_id)
     conn.execute(_insert, [_row(e) for e in entries])
     return entries

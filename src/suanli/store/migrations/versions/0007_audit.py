@@ -7,8 +7,12 @@ Create Date: 2026-12-05 10:00:00
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
+
+from suanli.domain.audit import EMPTY, Actor, Draft, canonical, seal
 
 revision = "0007_audit"
 down_revision = "0006_security"
@@ -38,6 +42,39 @@ SQLITE_TRIGGERS = tuple(
 )
 
 
+# Records made before the log: the first entry adopts them by id, so that verifying finds every
+# transfer and decision accounted for (and the ids can no longer change unnoticed).
+ADOPTED = (
+    ("transfer", "ledger_transfers", None),
+    ("application", "voucher_applications", "status in ('approved', 'rejected')"),
+    ("claim", "purchase_claims", "status in ('approved', 'rejected')"),
+)
+
+
+def _adopt_existing() -> None:
+    bind = op.get_bind()
+    present = set(sa.inspect(bind).get_table_names())  # a fresh database: none of them yet
+    adopted: dict[str, list[str]] = {}
+    for kind, table, where in ADOPTED:
+        if table not in present:
+            continue
+        sql = f"SELECT id FROM {table}" + (f" WHERE {where}" if where else "") + " ORDER BY id"
+        adopted[kind] = [row[0] for row in bind.execute(sa.text(sql))]
+    if not any(adopted.values()):
+        return
+    draft = Draft("audit.start", "log", revision, canonical({"adopted": adopted}))
+    actor = Actor("system", "officer", None, "migration")
+    (entry,) = seal([draft], EMPTY, datetime.now(UTC), actor, revision)
+    columns = ("seq", "at", "actor_token_id", "actor_role", "actor_org_id", "actor_name",
+               "action", "object_kind", "object_id", "request_id", "change", "change_digest",
+               "prev_hash", "hash")  # fmt: skip
+    log = sa.table("audit_log", *(sa.column(c) for c in columns))
+    values = (entry.seq, entry.at, actor.token_id, actor.role, actor.org_id, actor.name,
+              entry.action, entry.object_kind, entry.object_id, entry.request_id, entry.change,
+              entry.change_digest, entry.prev_hash, entry.hash)  # fmt: skip
+    bind.execute(log.insert().values(dict(zip(columns, values, strict=True))))
+
+
 def upgrade() -> None:
     op.create_table(
         "audit_log",
@@ -60,6 +97,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_object", "audit_log", ["object_kind", "object_id"])
     op.create_index("ix_audit_log_actor", "audit_log", ["actor_token_id"])
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    _adopt_existing()
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
         for statement in PG_TRIGGERS:
