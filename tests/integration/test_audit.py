@@ -277,6 +277,8 @@ def test_api_reads_filters_and_exports(api: ApiClient, world: Engine) -> None:
     assert api.http.get("/api/v1/audit/verify", headers=auditor).json()["ok"] is True
     naive = api.http.get("/api/v1/audit", params={"since": "2026-01-01T00:00:00"}, headers=auditor)
     assert naive.status_code == 422 and "since" in naive.text
+    seconds = api.http.get("/api/v1/audit", params={"until": "0.5"}, headers=auditor)
+    assert seconds.status_code == 422 and "until" in seconds.text
     tenant = api.token("tenant", "deepharbor-ai")
     assert api.http.get("/api/v1/audit", headers=tenant).status_code == 403
 

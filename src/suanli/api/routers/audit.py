@@ -4,11 +4,13 @@ its head, and its verification. Nothing here writes: entries are appended by the
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from suanli.api.deps import UoW, authorize
 from suanli.api.retry import RetryingRoute
@@ -24,8 +26,26 @@ Actor = Annotated[
 ]
 ObjectKind = Annotated[str | None, Query(min_length=1, max_length=40, description="e.g. transfer")]
 ObjectId = Annotated[str | None, Query(min_length=1, max_length=250)]
-Since = Annotated[datetime | None, Query(description="from this time on (with its zone)")]
-Until = Annotated[datetime | None, Query(description="before this time (with its zone)")]
+ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: object) -> object:
+    # A time is written out (2026-11-01T00:00:00Z), never a bare number of seconds since 1970.
+    if isinstance(value, str) and not ISO_DATE_TIME.match(value):
+        raise ValueError("must be a date and time, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+Since = Annotated[
+    datetime | None,
+    BeforeValidator(_date_time_text),
+    Query(description="from this time on (with its zone)"),
+]
+Until = Annotated[
+    datetime | None,
+    BeforeValidator(_date_time_text),
+    Query(description="before this time (with its zone)"),
+]
 
 
 @router.get("", summary="A page of audit entries, oldest first, filtered")
