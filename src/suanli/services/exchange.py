@@ -313,10 +313,10 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> dict[str, Any]:
         now = aware_now()
         reservations_repo.release_request(uow.conn, request_id, now)
         requests_repo.set_status(uow.conn, request_id, "cancelled", now)
+        audit.record(uow, who, "request.cancel", "request", request_id)  # before any commit
         for run in runs.runs_of_request(uow, request_id):
             if run["status"] in ACTIVE_STATUSES:
                 runs.request_cancel(uow, who, run["id"])  # commits this unit of work
-        audit.record(uow, who, "request.cancel", "request", request_id)
     uow.commit()
     return get_request(uow, who, request_id)
 
