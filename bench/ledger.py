@@ -3,8 +3,11 @@
 For each database, in one run: the baseline is N single-row INSERTs into a plain two-column
 table, each committed in its own unit of work; the ledger figure is N transfers, each its own
 unit of work (idempotency lookup, two account rows read and locked, the transfer row inserted,
-two account rows updated, commit). Both run with the same number of client threads; the ratio
-says what the ledger's bookkeeping costs over the cheapest durable write of that database.
+two account rows updated, its audit entry chained and inserted, commit). Both run with the same
+number of client threads; the ratio says what the ledger's bookkeeping costs over the cheapest
+durable write of that database.
+The same transfers are also run with the audit log switched off (no entry drafted, watched or
+appended), so ``audit_ratio`` (with / without) says what the log costs a transfer.
 The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.
 
 Usage: .venv/bin/python bench/ledger.py [--transfers N] [--clients 1 4] [--pg-url URL] [--json]
@@ -19,7 +22,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +31,12 @@ from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, inse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pg_server
 
-from suanli.services import ledger  # noqa: E402
+from suanli.domain.audit import verify_chain  # noqa: E402
+from suanli.services import audit, ledger  # noqa: E402
+from suanli.store.audit_buffer import AuditBuffer  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
+from suanli.store.repositories import audit as audit_repo  # noqa: E402
 from suanli.store.uow import UnitOfWork  # noqa: E402
 
 WALLETS = 64
@@ -79,6 +86,19 @@ def raw_inserts(engine: Engine, n: int, clients: int) -> float:
     return _parallel(clients, n, one)
 
 
+@contextmanager
+def audit_off() -> Iterator[None]:
+    """The baseline without the audit log: nothing drafted, watched or appended."""
+    saved = audit.record, AuditBuffer.watch, UnitOfWork._append_audit
+    audit.record = lambda *_a, **_k: None  # type: ignore[assignment]
+    AuditBuffer.watch = lambda _self, _conn: None  # type: ignore[method-assign]
+    UnitOfWork._append_audit = lambda _self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        audit.record, AuditBuffer.watch, UnitOfWork._append_audit = saved  # type: ignore[method-assign]
+
+
 def ledger_transfers(engine: Engine, n: int, clients: int) -> float:
     tag = uuid.uuid4().hex[:8]
     with UnitOfWork(engine) as uow:
@@ -108,8 +128,10 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
     raw_meta.create_all(engine)
     rows = []
     for clients in clients_list:
-        raw_inserts(engine, min(n, 200), clients)  # warm the pool and caches
-        base = raw_inserts(engine, n, clients)
+        with audit_off():  # the plain table's rows are no business of the audit log
+            raw_inserts(engine, min(n, 200), clients)  # warm the pool and caches
+            base = raw_inserts(engine, n, clients)
+            bare = ledger_transfers(engine, n, clients)
         led = ledger_transfers(engine, n, clients)
         rows.append(
             {
@@ -117,14 +139,18 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
                 "clients": clients,
                 "transfers": n,
                 "raw_inserts_per_s": round(base),
+                "transfers_no_audit_per_s": round(bare),
                 "transfers_per_s": round(led),
                 "ratio": round(led / base, 3),
+                "audit_ratio": round(led / bare, 3),
             }
         )
     with UnitOfWork(engine, read_only=True) as uow:
         breaks = ledger.check_invariants(uow)
+        chain = verify_chain(audit_repo.all_entries(uow.conn))
     for row in rows:
         row["invariant_breaks"] = len(breaks)
+        row["audit_chain_ok"] = chain.ok
     engine.dispose()
     return rows
 
@@ -158,11 +184,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'database':11} {'clients':>7} {'raw ins/s':>10} {'transfers/s':>12} {'ratio':>6}")
+    print(
+        f"{'database':11} {'clients':>7} {'raw ins/s':>10} {'no audit/s':>11} "
+        f"{'transfers/s':>12} {'ratio':>6} {'audit ratio':>11}"
+    )
     for r in rows:
         print(
             f"{r['database']:11} {r['clients']:>7} {r['raw_inserts_per_s']:>10} "
-            f"{r['transfers_per_s']:>12} {r['ratio']:>6}  breaks={r['invariant_breaks']}"
+            f"{r['transfers_no_audit_per_s']:>11} {r['transfers_per_s']:>12} {r['ratio']:>6} "
+            f"{r['audit_ratio']:>11}  breaks={r['invariant_breaks']} chain_ok={r['audit_chain_ok']}"
         )
 
 

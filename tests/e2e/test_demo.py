@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -33,6 +34,19 @@ def test_demo_tour_then_serve(tmp_path: Path) -> None:
 
     port = _free_port()
     env["SUANLI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    # Everything the tour did is in the audit log, whole, every transfer and decision included.
+    verified = subprocess.run(
+        [*SUANLI, "audit", "verify", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads(verified.stdout)
+    assert report["ok"] and report["entries"] > 100 and report["unlogged_count"] == 0
+    exported = subprocess.run(
+        [*SUANLI, "audit", "export"], env=env, capture_output=True, text=True, timeout=120
+    )
+    actions = {json.loads(line)["action"] for line in exported.stdout.splitlines()}
+    assert {"application.review", "claim.review", "run.complete", "ledger.post"} <= actions
+    assert "write" not in actions  # every change the tour made says what it was
     server = subprocess.Popen(
         [*SUANLI, "serve", "--port", str(port)],
         env=env,

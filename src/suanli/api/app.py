@@ -19,6 +19,7 @@ from suanli.api.limits import AuthGate, BodyLimit, InFlightLimit
 from suanli.api.routers import (
     agents,
     applications,
+    audit,
     catalog,
     estimates,
     exchange,
@@ -110,6 +111,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         statements,
         exchange,
         tokens,
+        audit,
     ):
         api.include_router(module.router)
     app.include_router(api)

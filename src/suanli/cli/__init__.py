@@ -7,6 +7,7 @@ import typer
 from suanli.cli import (
     agent,
     applications,
+    audit,
     calibrate,
     catalog,
     core,
@@ -34,6 +35,7 @@ programs.register(app)
 applications.register(app)
 ledger.register(app)
 exchange.register(app)
+audit.register(app)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import time
 from suanli.domain.roles import Principal, Role
 from suanli.domain.runs import Lease, Run, UsageRecord
 from suanli.errors import PermissionDenied
-from suanli.services import runs
+from suanli.services import audit, runs
 from suanli.store.uow import UnitOfWork
 
 POLL_S = 0.2
@@ -37,6 +37,9 @@ def lease(
     deadline = time.monotonic() + wait_s
     while True:
         run = runs.lease_next(uow, site_id, agent_id, lease_s)
+        if run is not None:
+            audit.record(uow, who, "run.lease", "run", run.run.id,
+                         {"agent_id": agent_id, "lease_id": run.run.lease_id})  # fmt: skip
         uow.commit()
         if run is not None or time.monotonic() >= deadline:
             return run
@@ -48,6 +51,8 @@ def heartbeat(
 ) -> runs.Beat:
     _own(uow, who, run_id)
     out = runs.heartbeat(uow, run_id, lease_id, lease_s)
+    audit.record(uow, who, "run.heartbeat", "run", run_id,
+                 {"lease_id": lease_id, "lease_expires_at": out.lease_expires_at})  # fmt: skip
     uow.commit()
     return out
 
@@ -57,6 +62,8 @@ def report_status(
 ) -> Run:
     _own(uow, who, run_id)
     out = runs.report_status(uow, run_id, lease_id, status, detail)
+    audit.record(uow, who, "run.status", "run", run_id,
+                 {"lease_id": lease_id, "status": status, "detail": detail})  # fmt: skip
     uow.commit()
     return out
 
@@ -66,6 +73,9 @@ def report_usage(
 ) -> UsageRecord:
     _own(uow, who, run_id)
     out = runs.report_usage(uow, run_id, lease_id, seq, **seconds)
+    audit.record(
+        uow, who, "run.usage", "run", run_id, {"lease_id": lease_id, "seq": seq, **seconds}
+    )
     uow.commit()
     return out
 
@@ -75,5 +85,9 @@ def complete(
 ) -> Run:
     _own(uow, who, run_id)
     out = runs.complete(uow, run_id, lease_id, exit_class, **details)
+    audit.record(uow, who, "run.complete", "run", run_id, {
+        "lease_id": lease_id, "exit_class": exit_class, **details,
+        "billed_fen": out.billed_fen, "next_run_id": out.next_run_id,
+    })  # fmt: skip
     uow.commit()
     return out

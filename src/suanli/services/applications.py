@@ -41,7 +41,7 @@ from suanli.domain.vouchers import (
 )
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.rejection import Code, Rejection
-from suanli.services import awards, ledger
+from suanli.services import audit, awards, ledger
 from suanli.services.common import (
     acting_for,
     aware_now,
@@ -145,6 +145,8 @@ def apply(
     )  # fmt: skip
     try:
         repo.add(uow.conn, application)
+        audit.record(uow, who, "application.file", "application", application_id,
+                     _filed(application))  # fmt: skip
         uow.commit()
     except IntegrityError:  # a concurrent retry stored this id first: answer from it
         uow.rollback()
@@ -153,6 +155,13 @@ def apply(
             raise
         return stored
     return application
+
+
+def _filed(application: Application) -> dict[str, Any]:
+    """What the audit log keeps of a filed application."""
+    return {"program_id": application.program_id, "tenant_id": application.tenant_id,
+            "requested_fen": application.requested_fen, "eligible": application.eligible,
+            "entitled_fen": application.entitled_fen, "facts": application.facts}  # fmt: skip
 
 
 def _stored(uow: UnitOfWork, application_id: str, asked: tuple[Any, ...]) -> Application | None:
@@ -196,11 +205,17 @@ def review(
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)
+        audit.record(uow, who, "application.review", "application", application_id,
+                     {"decision": "reject", "reason": rejected.decision_reason})  # fmt: skip
         uow.commit()
         return ReviewOutcome(ReviewResult.OK, rejected.decision_reason, rejected)
     amount = amount_fen if amount_fen is not None else min(app.requested_fen, app.entitled_fen)
     outcome = _approve(uow, decided, amount, reason, at)
     if outcome.ok:
+        audit.record(uow, who, "application.review", "application", application_id, {
+            "decision": "approve", "amount_fen": amount, "reason": reason.strip(),
+            "voucher_id": outcome.voucher.id if outcome.voucher else None,
+        })  # fmt: skip
         uow.commit()
     else:
         uow.rollback()
@@ -316,6 +331,8 @@ def release_tranche(
         milestones=(*voucher.milestones, milestone),
     )
     repo.replace(uow.conn, released)
+    audit.record(uow, who, "voucher.release", "voucher", voucher_id,
+                 {"milestone": milestone, "amount_fen": posted.transfer.amount_minor})  # fmt: skip
     uow.commit()
     return released
 

@@ -32,7 +32,7 @@ from suanli.placement.milp import solve_batch
 from suanli.placement.model import Instance, Pool, Request
 from suanli.placement.policy import Policy
 from suanli.rejection import Rejection
-from suanli.services import exchange
+from suanli.services import audit, exchange
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import registered_tenant
@@ -155,9 +155,7 @@ def place_batch(
     if who.role != Role.OFFICER:
         raise PermissionDenied(f"{who.role} may not run batch placement")
     if time_limit_s is not None and not (math.isfinite(time_limit_s) and 0 < time_limit_s <= 600):
-        raise ValidationError(
-            "time_limit_s", f"must be between 0 and 600 seconds, got {time_limit_s}"
-        )
+        raise ValidationError("time_limit_s", f"must be between 0 and 600 s, got {time_limit_s}")
     now = now or datetime.now(UTC)
     # Locked: a cancellation (or a second batch) waits, and then finds it placed, not pending.
     stored = requests_repo.pending(uow.conn)
@@ -210,6 +208,8 @@ def place_batch(
                 "net_fen": row.net_fen,
             }  # fmt: skip
         )
+    audit.record(uow, who, "placement.batch", "batch", uow.request_id,
+                 {"placed": report.placed, "unplaced": report.unplaced})  # fmt: skip
     uow.commit()
     return report
 

@@ -22,7 +22,7 @@ from suanli.domain.subsidy import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.rejection import Code, Rejection
-from suanli.services import awards, ledger
+from suanli.services import audit, awards, ledger
 from suanli.services.applications import REVIEWERS, Decision, verdicts_json
 from suanli.services.common import (
     acting_for,
@@ -64,6 +64,13 @@ def _check_input(claim_id: str, count: int, invoice_id: str, amount_fen: int) ->
         raise ValidationError("count", f"must be a positive whole number, got {count!r}")
     if not isinstance(invoice_id, str) or not invoice_id.strip() or len(invoice_id) > 128:
         raise ValidationError("invoice_id", "must be 1-128 characters")
+
+
+def _filed(new: Claim) -> dict[str, Any]:
+    """What the audit log keeps of a filed claim."""
+    return {"program_id": new.program_id, "buyer_id": new.buyer_id,
+            "invoice_id": new.invoice_id, "amount_fen": new.amount_fen,
+            "eligible": new.eligible, "subsidy_fen": new.subsidy_fen}  # fmt: skip
 
 
 def claim(
@@ -124,6 +131,7 @@ def claim(
             )
     try:
         repo.add(uow.conn, new, invoice_key=key)
+        audit.record(uow, who, "claim.file", "claim", claim_id, _filed(new))
         uow.commit()
     except IntegrityError:  # a concurrent claim took the invoice (or the id) first
         uow.rollback()
@@ -171,10 +179,16 @@ def review_claim(
     if decision == "reject":
         rejected = replace(decided, status=Status.REJECTED, decision_reason=reason.strip())
         repo.replace(uow.conn, rejected)
+        audit.record(uow, who, "claim.review", "claim", claim_id,
+                     {"decision": "reject", "reason": rejected.decision_reason})  # fmt: skip
         uow.commit()
         return ClaimOutcome(ReviewResult.OK, rejected.decision_reason, rejected)
     outcome = _pay_out(uow, decided, amount_fen or found.subsidy_fen, reason, at)
     if outcome.ok:
+        audit.record(uow, who, "claim.review", "claim", claim_id, {
+            "decision": "approve", "amount_fen": amount_fen or found.subsidy_fen,
+            "reason": reason.strip(),
+        })  # fmt: skip
         uow.commit()
     else:
         uow.rollback()

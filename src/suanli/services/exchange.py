@@ -35,7 +35,7 @@ from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.rejection import Code, Rejection
-from suanli.services import online_rules, runs
+from suanli.services import audit, online_rules, runs
 from suanli.services.capacity import reserve
 from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import quote, tenant_vouchers
@@ -299,6 +299,8 @@ def submit(
         if isinstance(unusable, Rejection):  # refuse unusable vouchers now
             return Submitted(request.id, "refused", unusable)
         _insert_request(uow, request, "pending", now)
+        audit.record(uow, who, "request.submit", "request", request.id,
+                     {"mode": "batch", "body": request_to_dict(request)})  # fmt: skip
         uow.commit()
         return Submitted(request.id, "pending")
     q = quote(uow, who, request, now=now)
@@ -314,6 +316,8 @@ def submit(
         uow.rollback()
         return Submitted(request.id, "refused", placed, refused=refused)
     _insert_request(uow, request, "placed", now)
+    change = {"mode": "online", "body": request_to_dict(request), "placement": placed[0].to_dict()}
+    audit.record(uow, who, "request.submit", "request", request.id, change)
     uow.commit()
     return Submitted(request.id, "placed", None, placed[0], placed[1], refused)
 
@@ -328,6 +332,7 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str) -> RequestView:
         now = aware_now()
         reservations_repo.release_request(uow.conn, request_id, now)
         requests_repo.set_status(uow.conn, request_id, "cancelled", now)
+        audit.record(uow, who, "request.cancel", "request", request_id)  # before any commit
         for run in runs.runs_of_request(uow, request_id):
             if run.status in ACTIVE_STATUSES:
                 runs.request_cancel(uow, who, run.id)  # commits this unit of work

@@ -54,6 +54,7 @@ from suanli.ledger.rules import (
     valid_kind,
     valid_timeout,
 )
+from suanli.services import audit
 from suanli.services.common import aware_now
 from suanli.store.repositories import ledger as repo
 from suanli.store.uow import UnitOfWork
@@ -155,7 +156,7 @@ def transfer(
     side = "pending" if pending else "posted"
     repo.add_to_pair(uow.conn, debit_account_id, {f"{side}_debits": amount_minor},
                      credit_account_id, {f"{side}_credits": amount_minor})  # fmt: skip
-    return TransferOutcome(TransferResult.OK, new)
+    return audit.transferred(uow, new)
 
 
 def _check_transfer(
@@ -299,7 +300,7 @@ def _apply_resolution(
         hold.credit_account_id,
         {"pending_credits": -hold.amount_minor, "posted_credits": posted},
     )
-    return TransferOutcome(TransferResult.OK, new)
+    return audit.transferred(uow, new)
 
 
 def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
@@ -315,6 +316,7 @@ def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
         repo.resolve_hold(uow.conn, hold.id, TransferStatus.EXPIRED, at)
         repo.add_to_totals(uow.conn, hold.debit_account_id, pending_debits=-hold.amount_minor)
         repo.add_to_totals(uow.conn, hold.credit_account_id, pending_credits=-hold.amount_minor)
+        audit.record_transfer(uow, hold, "ledger.expire")
     return len(due)
 
 

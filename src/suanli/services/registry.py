@@ -20,6 +20,7 @@ from suanli.domain.registry import (
 )
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from suanli.services import audit
 from suanli.services.catalog import load_catalog, load_systems
 from suanli.store.repositories import registry as repo
 from suanli.store.uow import UnitOfWork
@@ -117,6 +118,8 @@ def create(uow: UnitOfWork, who: Principal, record: Record) -> Record:
             return existing  # a retry of the same create
         raise ConflictError(f"{KIND_NAMES[type(record)]} {record.id} exists with other content")
     repo.add(uow.conn, record)
+    kind = KIND_NAMES[type(record)]
+    audit.record(uow, who, f"{kind}.create", kind, record.id, dataclasses.asdict(record))
     uow.commit()
     return record
 
@@ -174,6 +177,8 @@ def amend(
     if updated != current:
         repo.replace(uow.conn, updated)
     if proposed is not None or updated != current:
+        change = {"changes": changes, "proposed": dict(proposed.facts) if proposed else None}
+        audit.record(uow, who, f"{KIND_NAMES[kind]}.update", KIND_NAMES[kind], record_id, change)
         uow.commit()
     return updated
 
@@ -188,6 +193,7 @@ def retire(uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str) 
         return current  # retiring twice is a no-op
     retired = dataclasses.replace(current, retired_at=datetime.now(UTC))
     repo.replace(uow.conn, retired)
+    audit.record(uow, who, f"{KIND_NAMES[kind]}.retire", KIND_NAMES[kind], record_id)
     uow.commit()
     return retired
 
@@ -244,5 +250,7 @@ def decide_proposal(uow: UnitOfWork, who: Principal, tenant_id: str, *, confirm:
         updated = _validate(uow, found.applied_to(current))
         repo.replace(uow.conn, updated)
     repo.drop_proposal(uow.conn, tenant_id)
+    audit.record(uow, who, "tenant.proposal." + ("confirm" if confirm else "reject"), "tenant",
+                 tenant_id, {"facts": dict(found.facts)})  # fmt: skip
     uow.commit()
     return updated

@@ -37,7 +37,7 @@ from suanli.domain.roles import Principal, Role
 from suanli.domain.runs import Lease, Run, RunVoucher, UsageRecord, VoucherTerms
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.rejection import Rejection
-from suanli.services import capacity, fallback, settlement
+from suanli.services import audit, capacity, fallback, settlement
 from suanli.services.catalog import load_catalog
 from suanli.services.common import aware_now
 from suanli.store.repositories import registry as registry_repo
@@ -154,7 +154,10 @@ def _same_enqueue(stored: Run, asked: Run) -> bool:
 
 def expire_leases(uow: UnitOfWork, site_id: str | None = None) -> int:
     """Return runs whose lease ran out to the queue (their process is presumed gone)."""
-    return runs_repo.expire_leases(uow.conn, aware_now(), site_id)
+    count = runs_repo.expire_leases(uow.conn, aware_now(), site_id)
+    if count:
+        audit.record(uow, None, "run.lease_expire", "site", site_id or "*", {"runs": count})
+    return count
 
 
 def lease_next(uow: UnitOfWork, site_id: str, agent_id: str, lease_s: float) -> Lease | None:
@@ -211,6 +214,7 @@ def _admit_waiting(uow: UnitOfWork, site_id: str) -> None:
     for run in runs_repo.waiting(uow.conn, site_id):
         if _reserve_now(uow, run, run.offer_id, run.spec):
             runs_repo.change(uow.conn, run.id, exit_detail="")
+            audit.record(uow, None, "run.admit", "run", run.id, {"offer_id": run.offer_id})
 
 
 def _leased(uow: UnitOfWork, run_id: str, lease_id: str) -> Run:
@@ -354,6 +358,7 @@ def request_cancel(uow: UnitOfWork, who: Principal, run_id: str) -> Run:
     elif run.status in ACTIVE_STATUSES:
         runs_repo.change(uow.conn, run_id, cancel_requested=1)
         run = get_run(uow, run_id)
+    audit.record(uow, who, "run.cancel", "run", run_id, {"status": run.status.value})
     uow.commit()
     return run
 

@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from suanli.domain.roles import ORG_BOUND_ROLES, Principal, Role
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
+from suanli.services import audit
 from suanli.store.db import as_utc
 from suanli.store.repositories import tokens as repo
 from suanli.store.uow import UnitOfWork
@@ -105,6 +106,9 @@ def create_token(
         uow.conn, token_id=token_id, digest=digest(secret), role=role_enum.value, org_id=org_id,
         name=name, label=label, created_at=now, expires_at=now + _lifetime(expires_days),
     )  # fmt: skip
+    audit.record(uow, None, "token.create", "token", token_id,
+                 {"role": role_enum.value, "org_id": org_id, "name": name, "label": label,
+                  "expires_at": now + _lifetime(expires_days)})  # fmt: skip
     return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
 
@@ -164,6 +168,7 @@ def _legacy_matches(
     # Authentication is the first thing a unit of work does, so this commit holds only the
     # new digest, whatever the request goes on to do (or fail to do).
     repo.set_digest(uow.conn, token_id, presented)
+    audit.record(uow, None, "token.rehash", "token", token_id)
     uow.commit()
     return True
 
@@ -193,6 +198,7 @@ def revoke_token(uow: UnitOfWork, token_id: str, *, now: datetime | None = None)
     """Revoke a token; revoking it again keeps the first time."""
     now = now or datetime.now(UTC)
     repo.revoke(uow.conn, token_id, now)
+    audit.record(uow, None, "token.revoke", "token", token_id, {"revoked_at": now})
     return get_token(uow, token_id)
 
 

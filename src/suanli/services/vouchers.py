@@ -15,7 +15,7 @@ from suanli.domain.vouchers import Voucher
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Balance, TransferOutcome
 from suanli.rejection import Code, Rejection
-from suanli.services import awards, ledger
+from suanli.services import audit, awards, ledger
 from suanli.services.common import aware_now, positive_fen, registered_tenant, tenant_scope
 from suanli.services.programs import get_program
 from suanli.services.settlement import receivable_account
@@ -112,6 +112,9 @@ def spend_voucher(
         memo=f"voucher {voucher_id}", now=at,
     )  # fmt: skip
     if outcome.ok:
+        audit.record(uow, who, "voucher.spend", "voucher", voucher_id,
+                     {"provider_id": provider_id, "amount_fen": amount_fen, "transfer_id":
+                      outcome.transfer.id if outcome.transfer else None})  # fmt: skip
         uow.commit()
     else:
         uow.rollback()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_systems"
-down_revision = "0006_security"
+down_revision = "0007_audit"
 branch_labels = None
 depends_on = None
 

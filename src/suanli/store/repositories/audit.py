@@ -1,0 +1,128 @@
+"""Rows of ``audit_log``: append a chained batch, read pages, find what has no entry.
+
+Appending is the only write. It serialises on one lock so the log stays one chain whoever
+writes at once: on PostgreSQL a transaction-scoped advisory lock, taken just before the insert
+(the last lock a transaction takes, so it waits on nothing while holding it) and released by
+the commit; on SQLite the writer already holds the database's write lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, insert, select
+
+from suanli.domain.audit import EMPTY, Actor, Draft, Entry, Head, seal
+from suanli.store.db import as_utc
+from suanli.store.tables.audit import audit_log
+from suanli.store.tables.ledger import ledger_transfers
+from suanli.store.tables.vouchers import purchase_claims, voucher_applications
+
+CHAIN_LOCK_KEY = 0x5A4C_A0D1  # the advisory lock that serialises appends ("audit")
+PAGE = 2000
+# Built once: every append runs these two.
+_insert = insert(audit_log)
+_head = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_chain_lock = select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY))
+
+
+def head(conn: Connection) -> Head:
+    row = conn.execute(_head).first()
+    return EMPTY if row is None else Head(row.seq, row.hash)
+
+
+def append(
+    conn: Connection, drafts: Sequence[Draft], actor: Actor, request_id: str, at: datetime
+) -> list[Entry]:
+    """Chain ``drafts`` after the newest entry and insert them, in this transaction."""
+    if not drafts:
+        return []
+    if conn.dialect.name == "postgresql":
+        conn.execute(_chain_lock)
+    entries = seal(drafts, head(conn), at, actor, request_id)
+    conn.execute(_insert, [_row(e) for e in entries])
+    return entries
+
+
+def _row(e: Entry) -> dict[str, Any]:
+    return {
+        "seq": e.seq, "at": e.at, "actor_token_id": e.actor.token_id,
+        "actor_role": e.actor.role, "actor_org_id": e.actor.org_id, "actor_name": e.actor.name,
+        "action": e.action, "object_kind": e.object_kind, "object_id": e.object_id,
+        "request_id": e.request_id, "change": e.change, "change_digest": e.change_digest,
+        "prev_hash": e.prev_hash, "hash": e.hash,
+    }  # fmt: skip
+
+
+def _entry(r: Any) -> Entry:
+    return Entry(
+        r.seq, as_utc(r.at), Actor(r.actor_token_id, r.actor_role, r.actor_org_id, r.actor_name),
+        r.action, r.object_kind, r.object_id, r.request_id, r.change, r.change_digest,
+        r.prev_hash, r.hash,
+    )  # fmt: skip
+
+
+def all_entries(conn: Connection) -> Iterator[Entry]:
+    """Every entry in sequence order, read a page at a time (keyset on the sequence)."""
+    after = 0
+    while True:
+        stmt = select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq)
+        rows = list(conn.execute(stmt.limit(PAGE)))
+        yield from (_entry(r) for r in rows)
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].seq
+
+
+def search(
+    conn: Connection, *, actor: str | None = None, object_kind: str | None = None,
+    object_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    after_seq: int = 0, limit: int = 100,
+) -> list[Entry]:  # fmt: skip
+    """Entries after ``after_seq`` matching every filter given, oldest first. ``actor`` is a
+    token id, a role or an organisation; the time range is ``[since, until)``."""
+    c = audit_log.c
+    stmt = select(audit_log).where(c.seq > after_seq)
+    if actor is not None:
+        stmt = stmt.where((c.actor_token_id == actor) | (c.actor_role == actor)
+                          | (c.actor_org_id == actor))  # fmt: skip
+    if object_kind is not None:
+        stmt = stmt.where(c.object_kind == object_kind)
+    if object_id is not None:
+        stmt = stmt.where(c.object_id == object_id)
+    if since is not None:
+        stmt = stmt.where(c.at >= since)
+    if until is not None:
+        stmt = stmt.where(c.at < until)
+    return [_entry(r) for r in conn.execute(stmt.order_by(c.seq).limit(limit))]
+
+
+def _logged(kind: str, column: Any, action: str | None = None) -> Any:
+    where = [audit_log.c.object_kind == kind, audit_log.c.object_id == column]
+    if action is not None:
+        where.append(audit_log.c.action == action)
+    return exists().where(and_(*where))
+
+
+def unlogged_transfers(conn: Connection, limit: int = 1000) -> list[str]:
+    """Ids of ledger transfers that no entry names, oldest first."""
+    t = ledger_transfers.c
+    stmt = select(t.id).where(~_logged("transfer", t.id)).order_by(t.created_at, t.id)
+    return list(conn.scalars(stmt.limit(limit)))
+
+
+def unlogged_decisions(conn: Connection, limit: int = 1000) -> list[tuple[str, str]]:
+    """(kind, id) of decided applications and claims without a review entry."""
+    found: list[tuple[str, str]] = []
+    for kind, table in (("application", voucher_applications), ("claim", purchase_claims)):
+        c = table.c
+        stmt = (
+            select(c.id)
+            .where(c.status.in_(("approved", "rejected")), ~_logged(kind, c.id, f"{kind}.review"))
+            .order_by(c.id)
+            .limit(limit)
+        )
+        found += [(kind, i) for i in conn.scalars(stmt)]
+    return found
