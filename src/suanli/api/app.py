@@ -20,6 +20,7 @@ from suanli.api.routers import (
     agents,
     applications,
     catalog,
+    compliance,
     estimates,
     exchange,
     ledger,
@@ -110,6 +111,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         statements,
         exchange,
         tokens,
+        compliance,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -9,6 +9,7 @@ from suanli.cli import (
     applications,
     calibrate,
     catalog,
+    compliance,
     core,
     estimate,
     exchange,
@@ -34,6 +35,7 @@ programs.register(app)
 applications.register(app)
 ledger.register(app)
 exchange.register(app)
+app.add_typer(compliance.app, name="compliance")
 
 
 def main() -> None:

@@ -299,7 +299,7 @@ def submit(
         _insert_request(uow, request, "pending", now)
         uow.commit()
         return Submitted(request.id, "pending")
-    q = quote(uow, who, request, now=now)
+    q = quote(uow, who, request, now=now, placing=True)
     if q.rejection is not None:
         return Submitted(request.id, "refused", q.rejection)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")

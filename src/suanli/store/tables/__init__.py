@@ -1,6 +1,7 @@
 """All tables, on one MetaData. Each area keeps its tables in its own module."""
 
 from suanli.store.tables import (
+    compliance,  # noqa: F401
     exchange,  # noqa: F401
     foundation,  # noqa: F401  (registers tables)
     ledger,  # noqa: F401
