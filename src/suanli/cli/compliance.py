@@ -64,7 +64,7 @@ def _flag_table(flags: list[Flag]) -> None:
 def _decide(
     offer_id: str, rule_id: str, decision: str, reason: str, by: str, as_json: bool
 ) -> None:
-    who = Principal(Role.OFFICER, None, by) if by else SYSTEM
+    who = Principal(Role.OFFICER, None, name=by) if by else SYSTEM
     with unit_of_work() as uow:
         flag = compliance.decide(uow, who, offer_id, rule_id, decision, reason)
     if as_json:
