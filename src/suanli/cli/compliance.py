@@ -12,6 +12,7 @@ from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.compliance import Flag
 from suanli.domain.roles import SYSTEM, Principal, Role
 from suanli.services import compliance
+from suanli.services.catalog import load_catalog
 
 app = typer.Typer(help="Compliance rules (data/compliance/*.toml) and the offers they flag.")
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -50,13 +51,15 @@ def offers(as_json: AsJson = False) -> None:
 
 
 def _flag_table(flags: list[Flag]) -> None:
-    table = Table(title=f"{len(flags)} compliance flags on live offers")
-    for col in ("offer", "chip", "rule", "effect", "status", "excludes", "why"):
+    table = Table(title=f"{len(flags)} compliance flags on live offers (--json for the reasons)")
+    for col in ("offer", "chip", "rule", "effect", "tenants", "status", "excludes"):
         table.add_column(col)
+    catalog = load_catalog()
     for f in flags:
         table.add_row(
-            f.offer_id, f.accelerator_id, f.rule.id, f.rule.effect, f.status,
-            "yes" if f.excludes else "no", f.why,
+            f.offer_id, catalog.get(f.accelerator_id).model, f.rule.id, f.rule.effect,
+            ", ".join(sorted(f.rule.tenant_classes)) or "any", f.status,
+            "yes" if f.excludes else "no",
         )  # fmt: skip
     console.print(table)
 

@@ -73,8 +73,8 @@ class Rule:
 
     @property
     def source_text(self) -> str:
-        first = self.sources[0]
-        return f"{first.title}, {first.published.isoformat()}, {first.url}"
+        first = self.sources[0]  # the rest are in the rule file and the rule's JSON
+        return f"source: {first.url}, {first.published.isoformat()}"
 
     def touches(self, tenant: Tenant | None) -> bool:
         return not self.tenant_classes or (
@@ -122,8 +122,13 @@ class Flag:
     site_id: str
     accelerator_id: str
     rule: Rule
-    why: str
+    where: str  # the site, its city and country, as the reason says them
     decision: Decision | None = None
+
+    @property
+    def why(self) -> str:
+        """Written when read: a quote builds many flags and says few of them."""
+        return _why(self.rule, self.accelerator_id, self.where)
 
     @property
     def status(self) -> str:
@@ -314,12 +319,15 @@ def covers_site(rule: Rule, site: Site, country: str | None) -> bool:
     return country is None or country in rule.countries
 
 
-def _why(rule: Rule, offer: Offer, site: Site, country: str | None) -> str:
-    where = f"site {site.id} ({site.city}, {country or 'country unknown: city not in places'})"
+def _why(rule: Rule, accelerator_id: str, where: str) -> str:
     if rule.effect == "require_evidence":
         kinds = " or ".join(_EVIDENCE_WORDS[k].format(rule.takes_effect) for k in rule.evidence)
-        return f"{offer.accelerator_id} at {where} needs {kinds}; the offer gives none"
-    return f"{offer.accelerator_id} at {where}: {rule.title}"
+        return f"{accelerator_id} at {where} needs {kinds}; the offer gives none"
+    return f"{accelerator_id} at {where}: {rule.title}"
+
+
+def _where(site: Site, country: str | None) -> str:
+    return f"site {site.id} ({site.city}, {country or 'country unknown: city not in places'})"
 
 
 _EVIDENCE_WORDS = {
@@ -329,6 +337,11 @@ _EVIDENCE_WORDS = {
 }
 
 
+def _rules_for(book: RuleBook, chip_id: str, export_status: str) -> tuple[Rule, ...]:
+    named = book.by_chip.get(chip_id, ()) + book.by_status.get(export_status, ())
+    return tuple(dict.fromkeys(named))  # a rule naming the chip and its status counts once
+
+
 def screen_offer(
     book: RuleBook,
     offer: Offer,
@@ -336,22 +349,25 @@ def screen_offer(
     export_status: str,
     decisions: Mapping[tuple[str, str], Decision],
     today: date,
+    rules: tuple[Rule, ...] | None = None,
 ) -> tuple[Flag, ...]:
     """The flags on one offer today: each rule in force that names its chip and covers its
     site, and that its evidence does not satisfy, with the officer's decision if any."""
-    rules = book.by_chip.get(offer.accelerator_id, ()) + book.by_status.get(export_status, ())
+    if rules is None:
+        rules = _rules_for(book, offer.accelerator_id, export_status)
     if not rules:
         return ()
     country = book.country_of(site.city)
     flags = []
-    for rule in dict.fromkeys(rules):  # a rule naming the chip and its status counts once
+    where = ""
+    for rule in rules:
         if rule.takes_effect > today or not covers_site(rule, site, country):
             continue
         if has_evidence(rule, offer):
             continue
-        why = _why(rule, offer, site, country)
-        decision = decisions.get((offer.id, rule.id))
-        flags.append(Flag(offer.id, site.id, offer.accelerator_id, rule, why, decision))
+        where = where or _where(site, country)
+        decision = decisions.get((offer.id, rule.id)) if decisions else None
+        flags.append(Flag(offer.id, site.id, offer.accelerator_id, rule, where, decision))
     return tuple(flags)
 
 
@@ -362,14 +378,32 @@ def screen_offers(
     decisions: Mapping[tuple[str, str], Decision],
     today: date,
 ) -> dict[str, tuple[Flag, ...]]:
-    """Offer id -> its flags, for the offers that have any."""
+    """Offer id -> its flags, for the offers that have any. The rules in force that a chip
+    meets at a city are found once per (chip, city), so an offer of a chip no rule names
+    costs a dict lookup, and one that a rule names an evidence check per rule."""
+    by_chip: dict[str, tuple[Rule, ...]] = {}
+    by_place: dict[tuple[str, str], tuple[Rule, ...]] = {}
     out = {}
     for offer, site in offers:
-        acc = catalog.find(offer.accelerator_id)
-        status = acc.export_control.status if acc is not None else "unknown"
-        flags = screen_offer(book, offer, site, status, decisions, today)
-        if flags:
-            out[offer.id] = flags
+        chip = offer.accelerator_id
+        rules = by_chip.get(chip)
+        if rules is None:
+            acc = catalog.find(chip)
+            status = acc.export_control.status if acc is not None else "unknown"
+            rules = by_chip[chip] = _rules_for(book, chip, status)
+        if not rules:
+            continue
+        key = (chip, site.city)
+        here = by_place.get(key)
+        if here is None:
+            country = book.country_of(site.city)
+            here = by_place[key] = tuple(
+                r for r in rules if r.takes_effect <= today and covers_site(r, site, country)
+            )
+        if here:
+            flags = screen_offer(book, offer, site, "", decisions, today, here)
+            if flags:
+                out[offer.id] = flags
     return out
 
 

@@ -132,7 +132,7 @@ def decide(
     made = Decision(offer_id, rule_id, decision, reason, who.describe(), now)
     repo.add(uow.conn, made)
     uow.commit()
-    return Flag(flag.offer_id, flag.site_id, flag.accelerator_id, flag.rule, flag.why, made)
+    return Flag(flag.offer_id, flag.site_id, flag.accelerator_id, flag.rule, flag.where, made)
 
 
 def _current_flag(uow: UnitOfWork, offer_id: str, rule_id: str, now: datetime) -> Flag:
