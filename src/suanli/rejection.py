@@ -64,6 +64,7 @@ class Code(StrEnum):
     DEADLINE = "deadline"
     CEILING = "ceiling"
     POLICY = "policy"
+    COMPLIANCE = "compliance"  # a compliance rule's flag on the offer (domain.compliance)
     # The estimator, per accelerator.
     PRECISION_UNSUPPORTED = "precision_unsupported"
     TOO_LARGE = "too_large"

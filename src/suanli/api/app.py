@@ -21,6 +21,7 @@ from suanli.api.routers import (
     applications,
     audit,
     catalog,
+    compliance,
     estimates,
     exchange,
     ledger,
@@ -112,6 +113,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         exchange,
         tokens,
         audit,
+        compliance,
     ):
         api.include_router(module.router)
     app.include_router(api)

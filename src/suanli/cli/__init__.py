@@ -10,6 +10,7 @@ from suanli.cli import (
     audit,
     calibrate,
     catalog,
+    compliance,
     core,
     estimate,
     exchange,
@@ -36,6 +37,7 @@ applications.register(app)
 ledger.register(app)
 exchange.register(app)
 audit.register(app)
+app.add_typer(compliance.app, name="compliance")
 
 
 def main() -> None:

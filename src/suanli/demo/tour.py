@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from suanli.demo.agents import step_agents
+from suanli.demo.compliance import step_compliance
 from suanli.demo.context import DemoContext, Step
 from suanli.demo.estimates import step_estimates
 from suanli.demo.exchange import step_exchange
@@ -95,6 +96,7 @@ STEPS.append(step_vouchers)
 STEPS.append(step_exchange)  # before the agents, which then run the placed jobs
 STEPS.append(step_agents)
 STEPS.append(step_ledger)
+STEPS.append(step_compliance)
 
 
 def step_next(ctx: DemoContext) -> None:

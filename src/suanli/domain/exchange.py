@@ -38,6 +38,7 @@ REFUSAL_CODES = (
     "ceiling",  # the net cost is above the request's ceiling
     "policy",  # a program's domestic floor or the tenant's fair share forbids it
     "catalog",  # the catalog lacks a figure the estimate needs
+    "compliance",  # a compliance rule flags the offer (domain.compliance)
 )
 
 
@@ -51,14 +52,18 @@ class OfferRefusal:
     accelerator_id: str
     code: Code
     reason: str
+    rule_id: str = ""  # the compliance rule that left it out (code ``compliance``)
 
     def to_dict(self) -> dict[str, str]:
-        return {
+        out = {
             "offer_id": self.offer_id,
             "accelerator_id": self.accelerator_id,
             "code": self.code,
             "reason": self.reason,
         }
+        if self.rule_id:
+            out["rule_id"] = self.rule_id
+        return out
 
 
 @dataclass(frozen=True, slots=True)

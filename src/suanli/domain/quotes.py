@@ -14,6 +14,10 @@ each compiled rule says it reads), so they are decided once per such key and the
 applied per offer (``MoneyLimits``). What the request and the vouchers say of a (provider, chip)
 is decided once too (``_Gate``), so the many offers refused outright cost a dict lookup each;
 lines are written only for the top rows.
+
+Compliance: the flags on each offer (``domain.compliance``) are decided before the quote, once
+per offer; an offer a flag excludes is refused with the rule's id and source (code
+``compliance``), and a flag that excludes nothing here is a note on the row.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from functools import partial
 from typing import Any
 
 from suanli.domain.catalog import Accelerator, Catalog
+from suanli.domain.compliance import Flag, exclusion
 from suanli.domain.exchange import (
     MIN_DURATION_S,
     Busy,
@@ -82,6 +87,7 @@ class QuoteRow:
     finish: datetime
     price_fen_per_accel_hour: int
     notes: tuple[str, ...] = ()
+    compliance: tuple[str, ...] = ()  # ids of the rules that flag the offer without excluding it
     # Writes the subsidy's explanation (top rows only): lines cost more than the rest of a row,
     # so they are written when first read, not for rows nobody looks at.
     explain: Callable[[], tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
@@ -121,6 +127,7 @@ class QuoteRow:
             "price_fen_per_accel_hour": self.price_fen_per_accel_hour,
             "subsidy_lines": list(self.subsidy_lines),
             "notes": list(self.notes),
+            "compliance": list(self.compliance),
         }
 
 
@@ -203,9 +210,14 @@ def quote_offers(
     model: MfuModel,
     explain_top: int = EXPLAIN_TOP,
     fast_subsidy: bool = True,
+    flags: Mapping[str, Sequence[Flag]] | None = None,
+    placing: bool = False,
 ) -> Quote:
     """The quote over already-loaded offers, vouchers and reservations, with the catalog and
-    the utilisation model given (no I/O)."""
+    the utilisation model given (no I/O). ``flags`` are the offers' compliance flags; a flag
+    needing evidence excludes its offer when vouchers pay or the quote is for ``placing``."""
+    flags = flags or {}
+    strict = bool(vouchers) or placing
     subsidies = _Subsidies(tenant, now.date(), fast_subsidy)
     screen = bool(vouchers) and all(subsidies.plan(v.program) is not None for v in vouchers)
     gates: dict[tuple[str, str], _Gate] = {}
@@ -215,6 +227,13 @@ def quote_offers(
     asked = request.accelerators
     for view in offers:
         offer = view.offer
+        flagged = flags.get(offer.id)
+        if flagged:
+            hit = exclusion(flagged, tenant, paid_or_placed=strict)
+            if hit is not None:
+                refused.append(OfferRefusal(offer.id, offer.accelerator_id, Code.COMPLIANCE,
+                                            hit.refusal_reason(), hit.rule.id))  # fmt: skip
+                continue
         key = (view.provider.id, offer.accelerator_id)
         gate = gates.get(key)
         if gate is None:
@@ -232,6 +251,8 @@ def quote_offers(
             if isinstance(out, OfferRefusal):
                 refused.append(out)
             else:
+                if flagged:
+                    _note_flags(out, flagged, tenant)
                 rows.append(out)
                 priced[offer.id] = view
     rows.sort(key=sort_key(request.objective))
@@ -243,6 +264,13 @@ def quote_offers(
                 catalog.get(row.accelerator_id), row.accelerator_hours, row.cost_fen,
             )  # fmt: skip
     return Quote(request.id, request.objective, rows, refused)
+
+
+def _note_flags(row: QuoteRow, flagged: Sequence[Flag], tenant: Tenant) -> None:
+    """Flags that leave the offer in: said on the row, rule by rule."""
+    shown = [f for f in flagged if f.rule.touches(tenant) and f.status != "cleared"]
+    row.compliance = tuple(f.rule.id for f in shown)
+    row.notes = row.notes + tuple(f"compliance: {f.refusal_reason()}" for f in shown)
 
 
 def _estimate(

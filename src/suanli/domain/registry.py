@@ -12,6 +12,8 @@ from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError as InvalidField
 
 BACKENDS = ("local", "slurm", "ray", "kubernetes")
+# Who owns a tenant: compliance rules touch classes of tenants (``domain.compliance``).
+OWNERSHIPS = ("private", "state-owned", "government")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -94,6 +96,12 @@ class Offer:
     system_id: str | None = None
     capacity_unit: str = "chips"
     chips_per_system: int | None = None
+    # Provenance the provider supplies, which compliance rules read (``domain.compliance``):
+    # the exporter's licence number, the customs import declaration, the date the chips
+    # were bought or imported.
+    export_licence: str | None = None
+    import_declaration: str | None = None
+    acquired_on: date | None = None
 
     def validate(self) -> Offer:
         check_id(self.id)
@@ -101,6 +109,10 @@ class Offer:
         if self.count <= 0:
             raise InvalidField("count", "must be greater than 0")
         self._validate_system()
+        for name in ("export_licence", "import_declaration"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise InvalidField(name, "must not be blank (leave it out instead)")
         if self.price_fen_per_accel_hour <= 0:
             raise InvalidField("price_fen_per_accel_hour", "must be greater than 0")
         check_currency(self.currency)
@@ -154,6 +166,7 @@ class Tenant:
     is_startup: bool
     related_parties: tuple[str, ...] = ()
     retired_at: datetime | None = None
+    ownership: str = "private"  # one of OWNERSHIPS
 
     def validate(self, today: date | None = None) -> Tenant:
         check_id(self.id)
@@ -165,6 +178,8 @@ class Tenant:
         if self.annual_revenue_fen < 0:
             raise InvalidField("annual_revenue_fen", "must not be negative")
         check_currency(self.currency)
+        if self.ownership not in OWNERSHIPS:
+            raise InvalidField("ownership", f"must be one of {', '.join(OWNERSHIPS)}")
         if today is not None and self.founded_on > today:
             raise InvalidField("founded_on", "must not be in the future")
         return self
@@ -176,7 +191,7 @@ class Tenant:
 # The facts eligibility rules read: a tenant proposes changes to them, a reviewer confirms.
 REVIEWED_TENANT_FACTS = frozenset(
     {"registered_city", "founded_on", "headcount", "annual_revenue_fen", "currency", "sector",
-     "is_startup", "related_parties"}
+     "is_startup", "related_parties", "ownership"}
 )  # fmt: skip
 
 

@@ -52,6 +52,15 @@ class OfferIn(Body):
     capacity_unit: Literal["chips", "systems"] = Field(
         "chips", description="count chips of the system, or whole systems (count stays chips)"
     )
+    export_licence: str | None = Field(
+        None, min_length=1, max_length=100, description="the exporter's licence number"
+    )
+    import_declaration: str | None = Field(
+        None, min_length=1, max_length=100, description="the customs import declaration number"
+    )
+    acquired_on: date | None = Field(
+        None, strict=False, description="when the chips were bought or imported"
+    )
 
 
 class TenantIn(Body):
@@ -65,3 +74,4 @@ class TenantIn(Body):
     sector: Annotated[str, Field(min_length=1, max_length=100)]
     is_startup: StrictBool  # 0 or "no" is not an answer; pydantic's lax mode would take them
     related_parties: list[Party] = Field([], max_length=100)
+    ownership: Literal["private", "state-owned", "government"] = "private"

@@ -84,10 +84,10 @@ class _Item:
 
 
 def _quoted(uow: UnitOfWork, who: Principal, request: JobRequest, now: datetime) -> _Item:
-    q = quote(uow, who, request, now=now)
+    q = quote(uow, who, request, now=now, placing=True)
     if request.accelerators is None and q.rows:  # one count per request: the best row's
         request = replace(request, accelerators=q.rows[0].count)
-        q = quote(uow, who, request, now=now)
+        q = quote(uow, who, request, now=now, placing=True)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")
     views = tenant_vouchers(uow, who, request, tenant, now)
     if isinstance(views, Rejection):  # a voucher expired while the request waited

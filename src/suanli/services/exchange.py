@@ -303,7 +303,7 @@ def submit(
                      {"mode": "batch", "body": request_to_dict(request)})  # fmt: skip
         uow.commit()
         return Submitted(request.id, "pending")
-    q = quote(uow, who, request, now=now)
+    q = quote(uow, who, request, now=now, placing=True)
     if q.rejection is not None:
         return Submitted(request.id, "refused", q.rejection)
     tenant = registered_tenant(uow, request.tenant_id, "tenant_id")

@@ -1,6 +1,7 @@
 """Quotes: what a quote needs, loaded for the core's ``domain.quotes.quote_offers``: the live
 offers with their sites and providers, the tenant's usable vouchers with their balances, the
-offers' reservations, the catalog and the utilisation model. Reads only."""
+offers' reservations, the catalog and the utilisation model, and the offers' compliance flags.
+Reads only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from suanli.domain.roles import Principal
 from suanli.domain.subsidy_plan import OfferView, VoucherView
 from suanli.errors import ValidationError
 from suanli.rejection import Rejection
-from suanli.services import ledger
+from suanli.services import compliance, ledger
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, registered_tenant
@@ -58,9 +59,16 @@ def tenant_vouchers(
 
 
 def quote(
-    uow: UnitOfWork, who: Principal, request: JobRequest, *, now: datetime | None = None
+    uow: UnitOfWork,
+    who: Principal,
+    request: JobRequest,
+    *,
+    now: datetime | None = None,
+    placing: bool = False,
 ) -> Quote:
-    """Every live offer for ``request``: feasible rows sorted by its objective, and refusals."""
+    """Every live offer for ``request``: feasible rows sorted by its objective, and refusals.
+    ``placing``: the quote a submission or the batch places from, which leaves out every
+    offer a compliance flag excludes, whoever pays."""
     request.validate()
     request.check_sized()
     if request.workload is not None:
@@ -74,8 +82,10 @@ def quote(
     offers = live_offers(uow, now)
     if request.offer_ids:
         offers = chosen_offers(offers, request.offer_ids)
+    flags = compliance.screen(uow, offers, now)
     return quote_offers(request, offers, tenant, vouchers, busy_by_offer(uow, now), now,
-                        catalog=load_catalog(), model=default_model())  # fmt: skip
+                        catalog=load_catalog(), model=default_model(), flags=flags,
+                        placing=placing)  # fmt: skip
 
 
 def chosen_offers(offers: list[OfferView], offer_ids: Sequence[str]) -> list[OfferView]:

@@ -2,6 +2,7 @@
 
 from suanli.store.tables import (
     audit,  # noqa: F401
+    compliance,  # noqa: F401
     exchange,  # noqa: F401
     foundation,  # noqa: F401  (registers tables)
     ledger,  # noqa: F401

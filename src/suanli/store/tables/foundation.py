@@ -65,6 +65,10 @@ offers = Table(
     Column("system_id", String(64)),
     Column("capacity_unit", String(8), nullable=False, server_default="chips"),
     Column("chips_per_system", Integer),
+    # Provenance that compliance rules read: licence, import declaration, acquisition date.
+    Column("export_licence", String(100)),
+    Column("import_declaration", String(100)),
+    Column("acquired_on", Date),
     CheckConstraint("count > 0", name="count_positive"),
     CheckConstraint("price_fen_per_accel_hour > 0", name="price_positive"),
     CheckConstraint("available_until > available_from", name="window"),
@@ -87,6 +91,8 @@ tenants = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True)),
+    Column("ownership", String(20), nullable=False, server_default="private"),
+    CheckConstraint("ownership in ('private','state-owned','government')", name="ownership"),
 )
 
 api_tokens = Table(

@@ -1,0 +1,418 @@
+"""Compliance rules as data, and the screening of offers against them.
+
+A rule (``data/compliance/*.toml``) is an export regime's licence requirement or an importing
+side's advisory: the chips it names (catalog ids or aliases, or every chip of a catalog export
+status), the jurisdictions of the sites it covers (countries, optionally cities), the tenant
+classes it touches (a tenant's ``ownership``, or any), the date it takes effect, its sources,
+and its effect:
+
+    block             the offer is left out of every quote for the tenants it touches
+    require_evidence  without provenance evidence the rule accepts (an export licence number,
+                      an import declaration, chips acquired before the rule), the offer is
+                      left out of voucher-paid quotes and of placement
+    warn              a note on the quote; nothing is left out
+
+A site's country comes from its city (``[[place]]`` tables beside the rules); a site in a city
+the places do not list cannot show it is outside a jurisdiction, so a rule naming countries
+covers it. Screening decides each offer's flags once per quote, from a per-chip index, so the
+many offers of chips no rule names cost a dict lookup each. An officer's decision on a flag
+(``cleared`` or ``confirmed``, with a reason) is kept beside it; a cleared flag excludes nothing.
+Plain Python: the files are read by ``services.compliance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from suanli.domain.catalog import EXPORT_STATUSES, Catalog
+from suanli.domain.registry import OWNERSHIPS, Offer, Site, Tenant
+from suanli.errors import ValidationError
+
+EFFECTS = ("block", "require_evidence", "warn")
+REGIMES = ("export", "import")
+EVIDENCE = ("export_licence", "import_declaration", "acquired_before")
+ANY = "any"
+DECISIONS = ("cleared", "confirmed")
+_RULE_KEYS = frozenset(
+    {"id", "title", "regime", "authority", "effect", "takes_effect", "chips", "export_status",
+     "countries", "cities", "tenant_classes", "evidence", "note", "source"}
+)  # fmt: skip
+
+
+class ComplianceError(ValidationError):
+    """A malformed rule file; ``field`` names the file, the rule and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    url: str
+    published: date
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    regime: str
+    authority: str
+    effect: str
+    takes_effect: date
+    chips: frozenset[str]  # canonical catalog ids, aliases resolved
+    export_status: frozenset[str]
+    countries: frozenset[str]  # ISO 3166-1 alpha-2
+    cities: frozenset[str]  # casefolded; empty: every city of the countries
+    tenant_classes: frozenset[str]  # empty: any tenant
+    evidence: tuple[str, ...]  # what clears the need; empty: nothing does
+    sources: tuple[Source, ...]
+    note: str
+    file: str
+
+    @property
+    def source_text(self) -> str:
+        first = self.sources[0]  # the rest are in the rule file and the rule's JSON
+        return f"source: {first.url}, {first.published.isoformat()}"
+
+    def touches(self, tenant: Tenant | None) -> bool:
+        return not self.tenant_classes or (
+            tenant is not None and tenant.ownership in self.tenant_classes
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "regime": self.regime,
+            "authority": self.authority, "effect": self.effect,
+            "takes_effect": self.takes_effect.isoformat(), "chips": sorted(self.chips),
+            "export_status": sorted(self.export_status), "countries": sorted(self.countries),
+            "cities": sorted(self.cities), "tenant_classes": sorted(self.tenant_classes) or [ANY],
+            "evidence": list(self.evidence), "note": self.note, "file": self.file,
+            "sources": [{"title": s.title, "url": s.url, "published": s.published.isoformat()}
+                        for s in self.sources],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An officer's word on one flag: cleared (it excludes nothing) or confirmed."""
+
+    offer_id: str
+    rule_id: str
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One rule that applies to one offer and that the offer's evidence does not satisfy."""
+
+    offer_id: str
+    site_id: str
+    accelerator_id: str
+    rule: Rule
+    where: str  # the site, its city and country, as the reason says them
+    decision: Decision | None = None
+
+    @property
+    def why(self) -> str:
+        """Written when read: a quote builds many flags and says few of them."""
+        return _why(self.rule, self.accelerator_id, self.where)
+
+    @property
+    def status(self) -> str:
+        return "open" if self.decision is None else self.decision.decision
+
+    @property
+    def excludes(self) -> bool:
+        return self.rule.effect != "warn" and self.status != "cleared"
+
+    def refusal_reason(self) -> str:
+        return f"rule {self.rule.id} ({self.rule.source_text}): {self.why}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offer_id": self.offer_id, "site_id": self.site_id,
+            "accelerator_id": self.accelerator_id, "rule_id": self.rule.id,
+            "effect": self.rule.effect, "status": self.status, "excludes": self.excludes,
+            "tenant_classes": sorted(self.rule.tenant_classes) or [ANY],
+            "why": self.why, "source": self.rule.source_text, "rule_title": self.rule.title,
+            "decision": None if self.decision is None else self.decision.to_dict(),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """Every rule, indexed by the chips it names, and the places that give a site's country."""
+
+    rules: tuple[Rule, ...]
+    places: Mapping[str, str]  # casefolded city -> country
+    by_chip: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_status: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def country_of(self, city: str) -> str | None:
+        return self.places.get(city.strip().casefold())
+
+
+# Parsing.
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ComplianceError(f"{where}.{key}", "must be non-blank text")
+    return value.strip()
+
+
+def _date(raw: Mapping[str, Any], key: str, where: str) -> date:
+    value = raw.get(key)
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ComplianceError(f"{where}.{key}", f"must be a TOML date (YYYY-MM-DD), got {value!r}")
+    return value
+
+
+def _words(raw: Mapping[str, Any], key: str, where: str, allowed: Iterable[str] = ()) -> list[str]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ComplianceError(f"{where}.{key}", "must be a list of non-blank strings")
+    known = tuple(allowed)
+    for v in value:
+        if known and v not in known:
+            raise ComplianceError(f"{where}.{key}", f"{v!r} is not one of {', '.join(known)}")
+    return [v.strip() for v in value]
+
+
+def _one_of(raw: Mapping[str, Any], key: str, where: str, allowed: Sequence[str]) -> str:
+    value = _text(raw, key, where)
+    if value not in allowed:
+        raise ComplianceError(f"{where}.{key}", f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _sources(raw: Mapping[str, Any], where: str) -> tuple[Source, ...]:
+    items = raw.get("source")
+    if not isinstance(items, list) or not items:
+        raise ComplianceError(f"{where}.source", "a rule needs at least one [[rule.source]]")
+    out = []
+    for i, item in enumerate(items):
+        at = f"{where}.source[{i}]"
+        if not isinstance(item, Mapping):
+            raise ComplianceError(at, "must be a table {title, url, published}")
+        url = _text(item, "url", at)
+        if not url.startswith(("https://", "http://")):
+            raise ComplianceError(f"{at}.url", "must be an http(s) address")
+        out.append(Source(_text(item, "title", at), url, _date(item, "published", at)))
+    return tuple(out)
+
+
+def _chips(raw: Mapping[str, Any], where: str, catalog: Catalog) -> frozenset[str]:
+    ids = set()
+    for name in _words(raw, "chips", where):
+        acc = catalog.find(name)
+        if acc is None:
+            raise ComplianceError(f"{where}.chips", f"unknown catalog chip {name!r}")
+        ids.add(acc.id)
+    return frozenset(ids)
+
+
+def parse_rule(raw: Any, where: str, catalog: Catalog) -> Rule:
+    """One ``[[rule]]`` table; ``where`` is "file: rule[N]" and starts every error's field."""
+    if not isinstance(raw, Mapping):
+        raise ComplianceError(where, "must be a table")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ComplianceError(f"{where}.{unknown[0]}", "unknown field")
+    chips = _chips(raw, where, catalog)
+    statuses = frozenset(_words(raw, "export_status", where, EXPORT_STATUSES))
+    if not chips and not statuses:
+        raise ComplianceError(f"{where}.chips", "a rule names chips or an export_status")
+    countries = frozenset(c.upper() for c in _words(raw, "countries", where))
+    if not countries or any(len(c) != 2 or not c.isalpha() for c in countries):
+        raise ComplianceError(f"{where}.countries", "must list ISO 3166-1 alpha-2 codes")
+    classes = _words(raw, "tenant_classes", where, (ANY, *OWNERSHIPS)) or [ANY]
+    effect = _one_of(raw, "effect", where, EFFECTS)
+    evidence = tuple(_words(raw, "evidence", where, EVIDENCE))
+    if effect == "require_evidence" and not evidence:
+        raise ComplianceError(f"{where}.evidence", "a rule requiring evidence says which")
+    return Rule(
+        id=_text(raw, "id", where), title=_text(raw, "title", where),
+        regime=_one_of(raw, "regime", where, REGIMES), authority=_text(raw, "authority", where),
+        effect=effect, takes_effect=_date(raw, "takes_effect", where), chips=chips,
+        export_status=statuses, countries=countries,
+        cities=frozenset(c.casefold() for c in _words(raw, "cities", where)),
+        tenant_classes=frozenset() if ANY in classes else frozenset(classes),
+        evidence=evidence, sources=_sources(raw, where),
+        note=_text(raw, "note", where, required=False), file=where.split(":")[0],
+    )  # fmt: skip
+
+
+def parse_places(raw: Any, where: str) -> dict[str, str]:
+    """``[[place]]`` tables {city, province, country}: casefolded city -> country code."""
+    if not isinstance(raw, list):
+        raise ComplianceError(f"{where}: place", "must be an array of tables")
+    places: dict[str, str] = {}
+    for i, item in enumerate(raw):
+        at = f"{where}: place[{i}]"
+        if not isinstance(item, Mapping):
+            raise ComplianceError(at, "must be a table {city, province, country}")
+        country = _text(item, "country", at).upper()
+        if len(country) != 2 or not country.isalpha():
+            raise ComplianceError(f"{at}.country", "must be an ISO 3166-1 alpha-2 code")
+        _text(item, "province", at, required=False)
+        places[_text(item, "city", at).casefold()] = country
+    return places
+
+
+def build_book(rules: Iterable[Rule], places: Mapping[str, str]) -> RuleBook:
+    """The rules indexed; ids must be unique across files."""
+    seen: dict[str, Rule] = {}
+    by_chip: dict[str, list[Rule]] = {}
+    by_status: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise ComplianceError(f"{rule.file}: {rule.id}.id",
+                                  f"duplicate rule id (also in {seen[rule.id].file})")  # fmt: skip
+        seen[rule.id] = rule
+        for chip in rule.chips:
+            by_chip.setdefault(chip, []).append(rule)
+        for status in rule.export_status:
+            by_status.setdefault(status, []).append(rule)
+    return RuleBook(
+        tuple(seen.values()), dict(places),
+        {k: tuple(v) for k, v in by_chip.items()}, {k: tuple(v) for k, v in by_status.items()},
+    )  # fmt: skip
+
+
+# Screening.
+
+
+def has_evidence(rule: Rule, offer: Offer) -> bool:
+    """Whether the offer's provenance satisfies any kind of evidence the rule accepts."""
+    for kind in rule.evidence:
+        if kind == "export_licence" and offer.export_licence:
+            return True
+        if kind == "import_declaration" and offer.import_declaration:
+            return True
+        acquired = offer.acquired_on
+        if kind == "acquired_before" and acquired is not None and acquired < rule.takes_effect:
+            return True
+    return False
+
+
+def covers_site(rule: Rule, site: Site, country: str | None) -> bool:
+    if rule.cities and site.city.strip().casefold() not in rule.cities:
+        return False
+    return country is None or country in rule.countries
+
+
+def _why(rule: Rule, accelerator_id: str, where: str) -> str:
+    if rule.effect == "require_evidence":
+        kinds = " or ".join(_EVIDENCE_WORDS[k].format(rule.takes_effect) for k in rule.evidence)
+        return f"{accelerator_id} at {where} needs {kinds}; the offer gives none"
+    return f"{accelerator_id} at {where}: {rule.title}"
+
+
+def _where(site: Site, country: str | None) -> str:
+    return f"site {site.id} ({site.city}, {country or 'country unknown: city not in places'})"
+
+
+_EVIDENCE_WORDS = {
+    "export_licence": "an export licence number",
+    "import_declaration": "an import declaration",
+    "acquired_before": "chips acquired before {0:%Y-%m-%d}",
+}
+
+
+def _rules_for(book: RuleBook, chip_id: str, export_status: str) -> tuple[Rule, ...]:
+    named = book.by_chip.get(chip_id, ()) + book.by_status.get(export_status, ())
+    return tuple(dict.fromkeys(named))  # a rule naming the chip and its status counts once
+
+
+def screen_offer(
+    book: RuleBook,
+    offer: Offer,
+    site: Site,
+    export_status: str,
+    decisions: Mapping[tuple[str, str], Decision],
+    today: date,
+    rules: tuple[Rule, ...] | None = None,
+) -> tuple[Flag, ...]:
+    """The flags on one offer today: each rule in force that names its chip and covers its
+    site, and that its evidence does not satisfy, with the officer's decision if any."""
+    if rules is None:
+        rules = _rules_for(book, offer.accelerator_id, export_status)
+    if not rules:
+        return ()
+    country = book.country_of(site.city)
+    flags = []
+    where = ""
+    for rule in rules:
+        if rule.takes_effect > today or not covers_site(rule, site, country):
+            continue
+        if has_evidence(rule, offer):
+            continue
+        where = where or _where(site, country)
+        decision = decisions.get((offer.id, rule.id)) if decisions else None
+        flags.append(Flag(offer.id, site.id, offer.accelerator_id, rule, where, decision))
+    return tuple(flags)
+
+
+def screen_offers(
+    book: RuleBook,
+    offers: Iterable[tuple[Offer, Site]],
+    catalog: Catalog,
+    decisions: Mapping[tuple[str, str], Decision],
+    today: date,
+) -> dict[str, tuple[Flag, ...]]:
+    """Offer id -> its flags, for the offers that have any. The rules in force that a chip
+    meets at a city are found once per (chip, city), so an offer of a chip no rule names
+    costs a dict lookup, and one that a rule names an evidence check per rule."""
+    by_chip: dict[str, tuple[Rule, ...]] = {}
+    by_place: dict[tuple[str, str], tuple[Rule, ...]] = {}
+    out = {}
+    for offer, site in offers:
+        chip = offer.accelerator_id
+        rules = by_chip.get(chip)
+        if rules is None:
+            acc = catalog.find(chip)
+            status = acc.export_control.status if acc is not None else "unknown"
+            rules = by_chip[chip] = _rules_for(book, chip, status)
+        if not rules:
+            continue
+        key = (chip, site.city)
+        here = by_place.get(key)
+        if here is None:
+            country = book.country_of(site.city)
+            here = by_place[key] = tuple(
+                r for r in rules if r.takes_effect <= today and covers_site(r, site, country)
+            )
+        if here:
+            flags = screen_offer(book, offer, site, "", decisions, today, here)
+            if flags:
+                out[offer.id] = flags
+    return out
+
+
+def exclusion(flags: Sequence[Flag], tenant: Tenant | None, *, paid_or_placed: bool) -> Flag | None:
+    """The first flag that leaves the offer out for this tenant: a block always, a missing
+    evidence when vouchers pay or the request is being placed; none once cleared."""
+    for flag in flags:
+        if not flag.excludes or not flag.rule.touches(tenant):
+            continue
+        if flag.rule.effect == "block" or paid_or_placed:
+            return flag
+    return None
