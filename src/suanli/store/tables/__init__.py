@@ -2,6 +2,7 @@
 
 from suanli.store.tables import (
     exchange,  # noqa: F401
+    filings,  # noqa: F401
     foundation,  # noqa: F401  (registers tables)
     ledger,  # noqa: F401
     runs,  # noqa: F401

@@ -28,6 +28,9 @@ providers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True)),
+    # Who owns it: programs that forbid affiliated suppliers read these (0010_parties).
+    Column("parent_id", String(64)),
+    Column("beneficial_owners", Json, nullable=False, default=list, server_default="[]"),
 )
 
 sites = Table(
@@ -87,6 +90,9 @@ tenants = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True)),
+    # Who owns it: programs that forbid affiliated suppliers read these (0010_parties).
+    Column("parent_id", String(64)),
+    Column("beneficial_owners", Json, nullable=False, default=list, server_default="[]"),
 )
 
 api_tokens = Table(
