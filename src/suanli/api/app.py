@@ -22,6 +22,7 @@ from suanli.api.routers import (
     catalog,
     estimates,
     exchange,
+    filings,
     ledger,
     programs,
     registry,
@@ -109,6 +110,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         ledger,
         statements,
         exchange,
+        filings,
         tokens,
     ):
         api.include_router(module.router)

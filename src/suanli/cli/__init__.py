@@ -12,6 +12,7 @@ from suanli.cli import (
     core,
     estimate,
     exchange,
+    filings,
     ledger,
     programs,
     registry,
@@ -28,6 +29,7 @@ core.register(app)
 agent.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
+app.add_typer(filings.app, name="filings")
 app.add_typer(estimate.app, name="estimate")
 app.command("calibrate")(calibrate.calibrate)
 programs.register(app)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from suanli.domain.exchange import JobRequest, OfferRefusal
+from suanli.domain.exchange import JobRequest, OfferRefusal, affiliate_refusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
@@ -33,7 +33,7 @@ from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.rejection import Code, Rejection
-from suanli.services import online_rules, runs
+from suanli.services import filings, online_rules, runs
 from suanli.services.capacity import reserve
 from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import quote, tenant_vouchers
@@ -82,6 +82,8 @@ def request_to_dict(request: JobRequest) -> dict[str, Any]:
         "mode": request.mode,
         **({"offer_ids": list(request.offer_ids)} if request.offer_ids else {}),
         **({"duration_s": request.duration_s} if request.duration_s is not None else {}),
+        **({"public_facing": True} if request.public_facing else {}),
+        **({"model_filing": request.model_filing} if request.model_filing is not None else {}),
     }
 
 
@@ -119,6 +121,8 @@ def request_from_dict(raw: dict[str, Any]) -> JobRequest:
         mode=raw.get("mode", "online"),
         offer_ids=tuple(raw.get("offer_ids") or ()),
         duration_s=raw.get("duration_s"),
+        public_facing=raw.get("public_facing", False),
+        model_filing=raw.get("model_filing"),
     )
     request.validate()
     request.check_sized()
@@ -296,6 +300,9 @@ def submit(
         unusable = tenant_vouchers(uow, who, request, tenant, now)
         if isinstance(unusable, Rejection):  # refuse unusable vouchers now
             return Submitted(request.id, "refused", unusable)
+        unfiled = filings.request_refusal(uow, request, unusable)
+        if unfiled is not None:
+            return Submitted(request.id, "refused", unfiled)
         _insert_request(uow, request, "pending", now)
         uow.commit()
         return Submitted(request.id, "pending")
@@ -309,6 +316,7 @@ def submit(
     refused = list(q.refused)
     placed = _try_rows(uow, request, q.rows, vouchers, policy or load_policy(), now, refused)
     if isinstance(placed, Rejection):
+        placed = (not q.rows and affiliate_refusal(refused)) or placed
         uow.rollback()
         return Submitted(request.id, "refused", placed, refused=refused)
     _insert_request(uow, request, "placed", now)
