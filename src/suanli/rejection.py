@@ -61,6 +61,8 @@ class Code(StrEnum):
     CAPACITY = "capacity"
     CATALOG = "catalog"  # the catalog lacks a figure the estimate needs
     NOT_ACCREDITED = "not_accredited"
+    RELATED_PARTY = "related_party"  # the program forbids paying the tenant's own affiliate
+    MODEL_NOT_FILED = "model_not_filed"  # a public inference service needs a filed model
     DEADLINE = "deadline"
     CEILING = "ceiling"
     POLICY = "policy"
@@ -73,7 +75,8 @@ class Code(StrEnum):
     RATE = "rate"
 
 
-# Codes whose request can never succeed as stated; every other code is a conflict with state.
+# Codes whose request can never succeed as stated; every other code is a conflict with state
+# (RELATED_PARTY and MODEL_NOT_FILED among them: the registry may change, the request need not).
 _INVALID = frozenset(
     {
         Code.ACCOUNT_NOT_FOUND,

@@ -14,6 +14,7 @@ from suanli.cli import (
     core,
     estimate,
     exchange,
+    filings,
     ledger,
     programs,
     registry,
@@ -30,6 +31,7 @@ core.register(app)
 agent.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
+app.add_typer(filings.app, name="filings")
 app.add_typer(estimate.app, name="estimate")
 app.command("calibrate")(calibrate.calibrate)
 programs.register(app)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from suanli.domain.filings import check_filing_number
 from suanli.domain.jobs import JobSpec, check_fallback
 from suanli.domain.registry import check_id
 from suanli.errors import ValidationError
-from suanli.rejection import Code
+from suanli.rejection import Code, Rejection
 
 Objective = Literal["net_cost", "finish_time", "energy"]
 OBJECTIVES: tuple[Objective, ...] = ("net_cost", "finish_time", "energy")
@@ -34,6 +35,7 @@ REFUSAL_CODES = (
     "memory",  # the model does not fit on the chips the offer can give
     "capacity",  # not enough free accelerators before the offer's window closes
     "not_accredited",  # none of the request's vouchers' programs accepts this offer
+    "related_party",  # the provider is the tenant's affiliate and a program forbids paying it
     "deadline",  # it would finish after the deadline
     "ceiling",  # the net cost is above the request's ceiling
     "policy",  # a program's domestic floor or the tenant's fair share forbids it
@@ -66,6 +68,15 @@ class OfferRefusal:
         return out
 
 
+def affiliate_refusal(refused: Sequence[OfferRefusal]) -> Rejection | None:
+    """When every offer was left out because a program refuses to pay the tenant's affiliate,
+    the request is refused for that, with the first such offer's reason."""
+    if refused and all(r.code is Code.RELATED_PARTY for r in refused):
+        why = f"offer {refused[0].offer_id}: {refused[0].reason}"
+        return Rejection(Code.RELATED_PARTY, why, "voucher_ids")
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class JobRequest:
     """What a tenant asks the exchange for. ``workload`` is the estimator's Workload, kept as
@@ -90,6 +101,10 @@ class JobRequest:
     # A job of stated size: ``accelerators`` for at most this long, not estimated from a
     # workload (which may then be None). It is the reservation and the run's time limit.
     duration_s: int | None = None
+    # An inference service open to the public must run a filed generative-AI model, named by
+    # its filing number (domain.filings); a program may require one for any work it pays.
+    public_facing: bool = False
+    model_filing: str | None = None
 
     def validate(self) -> JobRequest:
         check_id(self.id, "id")
@@ -125,7 +140,17 @@ class JobRequest:
         check_fallback(self.fallback)
         if self.spec is not None:
             self.spec.validate()
+        self._validate_model()
         return self
+
+    def _validate_model(self) -> None:
+        if not isinstance(self.public_facing, bool):
+            raise ValidationError("public_facing", "must be true or false")
+        if self.model_filing is not None:
+            check_filing_number(self.model_filing, "model_filing")
+        kind = getattr(self.workload, "kind", "inference")
+        if self.public_facing and kind != "inference":
+            raise ValidationError("public_facing", f"a {kind} job serves no public; only inference")
 
     def _validate_size(self) -> None:
         if len(self.offer_ids) > MAX_OFFER_IDS:

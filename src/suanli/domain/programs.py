@@ -111,6 +111,8 @@ class Program:
     credits: Credits | None
     parameters: Mapping[str, str]  # field -> why it is a parameter, not a published figure
     notes: str = ""
+    # Its vouchers pay only for work on a filed generative-AI model (domain.filings).
+    requires_model_filing: bool = False
 
     def released_share(self, milestones: frozenset[str]) -> Fraction:
         """The share of the entitlement released once the given milestones are reached."""
@@ -123,6 +125,7 @@ _TOP_KEYS = {
     "format", "name", "kind", "issuer", "jurisdiction", "currency", "version", "source",
     "confidence", "notes", "accredited_providers", "parameters", "validity", "budget", "rates",
     "classes", "cap", "tranches", "exclusions", "stacking", "eligibility", "credits",
+    "requires_model_filing",
 }  # fmt: skip
 
 
@@ -373,6 +376,13 @@ def _exclusions(raw: Mapping[str, Any]) -> tuple[bool, bool]:
     return bool(table.get("related_parties", False)), bool(table.get("double_subsidy", False))
 
 
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ValidationError(key, "must be true or false")
+    return value
+
+
 def _parameters(raw: Mapping[str, Any]) -> dict[str, str]:
     table = _table(raw, "parameters")
     if not all(isinstance(v, str) and v.strip() for v in table.values()):
@@ -454,6 +464,7 @@ def parse_program(raw: Mapping[str, Any], program_id: str, compile_rule: RuleCom
         credits=credits,
         parameters=_parameters(raw),
         notes=_text(raw, "notes", required=False),
+        requires_model_filing=_flag(raw, "requires_model_filing"),
     )
     _check_requires(program)
     return program

@@ -46,6 +46,7 @@ from suanli.domain.subsidy_plan import (
     VoucherView,
     _Subsidies,
     refused_by_program,
+    unpaid_code,
 )
 from suanli.estimate.api import Estimate, Infeasible, estimate_checked, fixed_size
 from suanli.estimate.mfu import MfuModel
@@ -245,7 +246,8 @@ def quote_offers(
             why = f"{asked} accelerators asked; the offer has {offer.count}"
             refused.append(OfferRefusal(offer.id, gate.acc.id, Code.CAPACITY, why))
         elif gate.unpaid:
-            refused.append(OfferRefusal(offer.id, gate.acc.id, Code.NOT_ACCREDITED, gate.unpaid))
+            code = unpaid_code(gate.unpaid)
+            refused.append(OfferRefusal(offer.id, gate.acc.id, code, gate.unpaid))
         else:
             out = _price(request, view, gate.acc, vouchers, subsidies, busy, now, model)
             if isinstance(out, OfferRefusal):
@@ -328,7 +330,7 @@ def _price(
             best = (amount, v, rate)
     if vouchers and best is None:
         why = "no voucher's program accepts this offer: " + " | ".join(why_not)
-        return OfferRefusal(offer.id, acc.id, Code.NOT_ACCREDITED, why)
+        return OfferRefusal(offer.id, acc.id, unpaid_code(why), why)
     length = duration_s(est)
     start = earliest_start(
         offer.count, busy.get(offer.id, ()), est.count, timedelta(seconds=length),

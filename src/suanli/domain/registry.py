@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from suanli.domain.money import MINOR_UNITS
+from suanli.domain.parties import Parties, check_parties
 from suanli.errors import ValidationError as InvalidField
 
 BACKENDS = ("local", "slurm", "ray", "kubernetes")
@@ -42,12 +43,19 @@ class Provider:
     city: str
     related_parties: tuple[str, ...] = ()
     retired_at: datetime | None = None
+    parent_id: str | None = None  # the organisation that owns it, if any
+    beneficial_owners: tuple[str, ...] = ()  # natural or legal persons who ultimately own it
 
     def validate(self) -> Provider:
         check_id(self.id)
         check_nonblank(self.name, "name")
         check_nonblank(self.city, "city")
+        check_parties(self.id, self.parent_id, self.beneficial_owners, self.related_parties)
         return self
+
+    @property
+    def parties(self) -> Parties:
+        return Parties(self.id, self.parent_id, self.beneficial_owners, self.related_parties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +175,8 @@ class Tenant:
     related_parties: tuple[str, ...] = ()
     retired_at: datetime | None = None
     ownership: str = "private"  # one of OWNERSHIPS
+    parent_id: str | None = None  # the organisation that owns it, if any
+    beneficial_owners: tuple[str, ...] = ()  # natural or legal persons who ultimately own it
 
     def validate(self, today: date | None = None) -> Tenant:
         check_id(self.id)
@@ -182,7 +192,12 @@ class Tenant:
             raise InvalidField("ownership", f"must be one of {', '.join(OWNERSHIPS)}")
         if today is not None and self.founded_on > today:
             raise InvalidField("founded_on", "must not be in the future")
+        check_parties(self.id, self.parent_id, self.beneficial_owners, self.related_parties)
         return self
+
+    @property
+    def parties(self) -> Parties:
+        return Parties(self.id, self.parent_id, self.beneficial_owners, self.related_parties)
 
     def age_years(self, on: date) -> float:
         return (on - self.founded_on).days / 365.25
@@ -191,8 +206,10 @@ class Tenant:
 # The facts eligibility rules read: a tenant proposes changes to them, a reviewer confirms.
 REVIEWED_TENANT_FACTS = frozenset(
     {"registered_city", "founded_on", "headcount", "annual_revenue_fen", "currency", "sector",
-     "is_startup", "related_parties", "ownership"}
+     "is_startup", "related_parties", "ownership", "parent_id", "beneficial_owners"}
 )  # fmt: skip
+# Facts held as tuples in records and as lists in JSON.
+TUPLE_FACTS = ("related_parties", "beneficial_owners")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +225,7 @@ class TenantProposal:
         values = dict(self.facts)
         if "founded_on" in values:
             values["founded_on"] = date.fromisoformat(values["founded_on"])
-        if "related_parties" in values:
-            values["related_parties"] = tuple(values["related_parties"])
+        for name in TUPLE_FACTS:
+            if name in values:
+                values[name] = tuple(values[name])
         return replace(tenant, **values)

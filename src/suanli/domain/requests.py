@@ -4,11 +4,13 @@ capacity reserved for it. ``to_dict`` is the JSON the API and the CLI answer wit
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from suanli.domain.exchange import OfferRefusal
 from suanli.domain.runs import Run
+from suanli.rejection import Rejection
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,4 +91,37 @@ class RequestView:
             "placement": None if self.placement is None else self.placement.to_dict(),
             "reservations": [r.to_dict() for r in self.reservations],
             "runs": [r.to_dict() for r in self.runs],
+        }
+
+
+@dataclass(slots=True)
+class Submitted:
+    """A submission's answer: placed (with its placement and run), pending (kept for the
+    batch) or refused (with the rejection), and why each other offer was out."""
+
+    request_id: str
+    status: str  # placed | pending | refused
+    rejection: Rejection | None = None  # set when refused
+    placement: Placement | None = None
+    run: Run | None = None
+    refused: list[OfferRefusal] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejection is None
+
+    @property
+    def reason(self) -> str:
+        return "" if self.rejection is None else self.rejection.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "status": self.status,
+            "accepted": self.ok,
+            "reason": self.reason,
+            "rejection": None if self.rejection is None else self.rejection.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
+            "run": None if self.run is None else self.run.to_dict(),
+            "infeasible": [r.to_dict() for r in self.refused],
         }

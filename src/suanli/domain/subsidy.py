@@ -12,18 +12,21 @@ together never above ``stacking.max_total_rate``, 100 % at most).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 from typing import Any
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.money import Money, apply_rate
+from suanli.domain.parties import Parties, affiliation
 from suanli.domain.programs import Program, Rule
-from suanli.domain.registry import Tenant
+from suanli.domain.registry import Provider, Tenant
 from suanli.errors import RuleEvaluationError, ValidationError
 
 AWARD = frozenset({"award"})
+# The check that refuses a provider affiliated with the applicant (see domain.parties).
+RELATED_PARTIES = "related-parties"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,22 @@ class Contract:
     provider_city: str = ""
     provider_related_parties: tuple[str, ...] = ()
     contract_id: str = ""  # the client's contract or invoice number; "" when not given
+    provider_parent_id: str | None = None
+    provider_beneficial_owners: tuple[str, ...] = ()
+
+    @property
+    def provider_parties(self) -> Parties:
+        return Parties(self.provider_id, self.provider_parent_id,
+                       self.provider_beneficial_owners, self.provider_related_parties)  # fmt: skip
+
+    def at(self, provider: Provider) -> Contract:
+        """This contract with the provider's city and ownership as the registry records them."""
+        return replace(
+            self, provider_id=provider.id, provider_city=provider.city,
+            provider_related_parties=provider.related_parties,
+            provider_parent_id=provider.parent_id,
+            provider_beneficial_owners=provider.beneficial_owners,
+        )  # fmt: skip
 
     @property
     def term_days(self) -> int:
@@ -103,6 +122,8 @@ def applicant_facts(tenant: Tenant, on: date) -> dict[str, Any]:
         "sector": tenant.sector,
         "is_startup": tenant.is_startup,
         "related_parties": list(tenant.related_parties),
+        "parent_id": tenant.parent_id or "",
+        "beneficial_owners": list(tenant.beneficial_owners),
     }
 
 
@@ -119,6 +140,8 @@ def contract_facts(contract: Contract, acc: Accelerator) -> dict[str, Any]:
         "provider_id": contract.provider_id,
         "provider_city": contract.provider_city,
         "provider_related_parties": list(contract.provider_related_parties),
+        "provider_parent_id": contract.provider_parent_id or "",
+        "provider_beneficial_owners": list(contract.provider_beneficial_owners),
         **_accelerator_facts(acc),
         "accelerator_hours": float(contract.accelerator_hours),
         "amount_fen": contract.amount_fen,
@@ -451,28 +474,30 @@ def _provider_checks(program: Program, checks: _Checks, tenant: Tenant, contract
             + "accredited by the program",
         )
     if program.exclude_related_parties:
-        related = (
-            contract.provider_id in tenant.related_parties
-            or tenant.id in contract.provider_related_parties
-        )
+        # The program forbids affiliated suppliers: parent, shared parent or owner, or declared.
+        why = affiliation(tenant.parties, contract.provider_parties)
         checks.add(
-            "related-parties",
-            not related,
-            f"provider {contract.provider_id} is "
-            + ("a related party of the applicant" if related else "not related to the applicant"),
+            RELATED_PARTIES,
+            not why,
+            f"provider {contract.provider_id} is affiliated with the applicant ({why})"
+            if why
+            else f"provider {contract.provider_id} is not related to the applicant",
         )
 
 
-def provider_refusals(
-    program: Program, tenant: Tenant, provider_id: str, provider_related_parties: tuple[str, ...]
-) -> tuple[str, ...]:
+def provider_refusals(program: Program, tenant: Tenant, provider: Provider) -> tuple[str, ...]:
     """Why the program's money may not go to this provider (accreditation, related parties);
     empty when it may. The same checks a contract there is decided by."""
     checks = _Checks([])
-    contract = Contract(provider_id, "", Fraction(0), 0, program.currency, date.min,
-                        provider_related_parties=provider_related_parties)  # fmt: skip
+    contract = Contract(provider.id, "", Fraction(0), 0, program.currency, date.min).at(provider)
     _provider_checks(program, checks, tenant, contract)
     return tuple(f"{v.check}: {v.reason}" for v in checks.verdicts if not v.passed)
+
+
+def refuses_related(reasons: str) -> bool:
+    """Whether refusal text written from failed checks (``check: reason``) includes the
+    related-parties check."""
+    return f"{RELATED_PARTIES}: " in reasons
 
 
 def _credit_limit(
@@ -536,9 +561,9 @@ def compute_purchase_subsidy(
     checks = _Checks([])
     _common_checks(program, checks, accelerator, day, other_subsidies_fen, other_programs)
     if program.exclude_related_parties and purchase.seller_id:
-        related = purchase.seller_id in applicant.related_parties
-        relation = "a related party" if related else "not related to the applicant"
-        checks.add("related-parties", not related, f"seller {purchase.seller_id} is {relation}")
+        why = affiliation(applicant.parties, Parties(purchase.seller_id))
+        relation = f"affiliated with the applicant ({why})" if why else "not related to it"
+        checks.add(RELATED_PARTIES, not why, f"seller {purchase.seller_id} is {relation}")
     _rule_checks(program, checks, facts)
     if not checks.ok:
         return _refused(program, checks, purchase.amount_fen, purchase.currency)

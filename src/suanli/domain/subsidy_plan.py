@@ -22,8 +22,10 @@ from suanli.domain.subsidy import (
     applicant_facts,
     compute_subsidy,
     contract_facts,
+    refuses_related,
 )
 from suanli.errors import RuleEvaluationError
+from suanli.rejection import Code
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,8 @@ class _Subsidies:
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
         return Contract(
             view.provider.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), cost,
-            view.offer.currency, self.day, None, view.provider.city,
-            view.provider.related_parties,
-        )  # fmt: skip
+            view.offer.currency, self.day,
+        ).at(view.provider)  # fmt: skip
 
     def plan(self, program: Program) -> _Plan | None:
         if program.id not in self.plans:
@@ -156,7 +157,7 @@ class _Subsidies:
         nothing there whatever the offer's size ("" if it may pay)."""
         table = self.table(program)
         p = view.provider
-        key = (p.id, p.city, p.related_parties, acc.id)
+        key = (p.id, p.city, p.parties, acc.id)
         found = table.get(key)
         if found is None:
             found = table[key] = _zero(program, plan, self.tenant, self.day, p, acc)
@@ -182,7 +183,7 @@ class _Subsidies:
         if not plan.per_offer:
             return self.zero(program, plan, view, acc)[0]
         p = view.provider
-        key = (program.id, p.id, p.city, p.related_parties, acc.id,
+        key = (program.id, p.id, p.city, p.parties, acc.id,
                round(hours * 1e6) if plan.reads_hours else None,
                cost if plan.reads_amount else None)  # fmt: skip
         d = self.memo.get(key)
@@ -243,8 +244,7 @@ def _table(program: Program, tenant: Tenant, day: date) -> _Table:
 def _zero(
     program: Program, plan: _Plan, tenant: Tenant, day: date, provider: Provider, acc: Accelerator
 ) -> tuple[SubsidyDecision, str]:
-    contract = Contract(provider.id, acc.id, Fraction(0), 0, program.currency, day, None,
-                        provider.city, provider.related_parties)  # fmt: skip
+    contract = Contract(provider.id, acc.id, Fraction(0), 0, program.currency, day).at(provider)
     decision = compute_subsidy(program, tenant, contract, acc)
     # The per-offer rules may fail on a zero contract; only the other checks bar every offer.
     failed = [v for v in decision.reasons if not v.passed and v.check not in plan.per_offer_ids]
@@ -265,8 +265,7 @@ def offer_decision(
 ) -> SubsidyDecision:  # fmt: skip
     """``compute_subsidy`` on a contract for ``hours`` of ``acc`` at ``provider``."""
     contract = Contract(provider.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), amount_fen,
-                        program.currency, day, None, provider.city,
-                        provider.related_parties)  # fmt: skip
+                        program.currency, day).at(provider)  # fmt: skip
     return compute_subsidy(program, tenant, contract, acc)
 
 
@@ -297,3 +296,9 @@ def refused_by_program(decision: SubsidyDecision | None) -> str:
         return "not eligible"
     failed = [f"{v.check}: {v.reason}" for v in decision.reasons if not v.passed]
     return "; ".join(failed) or "not eligible"
+
+
+def unpaid_code(why: str) -> Code:
+    """The code of an offer no voucher may pay on: RELATED_PARTY when a program refused the
+    provider as the tenant's affiliate, else NOT_ACCREDITED."""
+    return Code.RELATED_PARTY if refuses_related(why) else Code.NOT_ACCREDITED

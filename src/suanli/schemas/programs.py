@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from suanli.domain.registry import Tenant
+from suanli.domain.registry import TUPLE_FACTS, Tenant
 from suanli.domain.subsidy import Contract
 from suanli.errors import ValidationError
 from suanli.schemas.base import AccelHours, Body, Currency, Fen, Ref
@@ -78,5 +78,6 @@ class SubsidyIn(Body):
 
 def tenant_from(data: TenantIn) -> Tenant:
     values = data.model_dump()
-    values["related_parties"] = tuple(values["related_parties"])
+    for name in TUPLE_FACTS:
+        values[name] = tuple(values[name])
     return Tenant(**values)

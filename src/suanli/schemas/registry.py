@@ -24,6 +24,10 @@ class ProviderIn(Body):
     name: Name
     city: City
     related_parties: list[Party] = Field([], max_length=100)
+    parent_id: Party | None = Field(None, description="the organisation that owns it, if any")
+    beneficial_owners: list[Party] = Field(
+        [], max_length=100, description="natural or legal persons who ultimately own it"
+    )
 
 
 class SiteIn(Body):
@@ -75,3 +79,7 @@ class TenantIn(Body):
     is_startup: StrictBool  # 0 or "no" is not an answer; pydantic's lax mode would take them
     related_parties: list[Party] = Field([], max_length=100)
     ownership: Literal["private", "state-owned", "government"] = "private"
+    parent_id: Party | None = Field(None, description="the organisation that owns it, if any")
+    beneficial_owners: list[Party] = Field(
+        [], max_length=100, description="natural or legal persons who ultimately own it"
+    )

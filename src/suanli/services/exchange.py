@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from suanli.domain.exchange import JobRequest, OfferRefusal
+from suanli.domain.exchange import JobRequest, OfferRefusal, affiliate_refusal
 from suanli.domain.jobs import ACTIVE_STATUSES, JobSpec, hold_fen
 from suanli.domain.quotes import Quote, QuoteRow
-from suanli.domain.requests import Placement, RequestView, Reservation, StoredRequest
+from suanli.domain.requests import Placement, RequestView, Reservation, StoredRequest, Submitted
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.runs import Run
 from suanli.domain.subsidy_plan import VoucherView
@@ -35,7 +35,7 @@ from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.placement.policy import Policy, parse_policy
 from suanli.rejection import Code, Rejection
-from suanli.services import audit, online_rules, runs
+from suanli.services import audit, filings, online_rules, runs
 from suanli.services.capacity import reserve
 from suanli.services.common import acting_for, aware_now, registered_tenant
 from suanli.services.quotes import quote, tenant_vouchers
@@ -84,6 +84,8 @@ def request_to_dict(request: JobRequest) -> dict[str, Any]:
         "mode": request.mode,
         **({"offer_ids": list(request.offer_ids)} if request.offer_ids else {}),
         **({"duration_s": request.duration_s} if request.duration_s is not None else {}),
+        **({"public_facing": True} if request.public_facing else {}),
+        **({"model_filing": request.model_filing} if request.model_filing is not None else {}),
     }
 
 
@@ -121,42 +123,14 @@ def request_from_dict(raw: dict[str, Any]) -> JobRequest:
         mode=raw.get("mode", "online"),
         offer_ids=tuple(raw.get("offer_ids") or ()),
         duration_s=raw.get("duration_s"),
+        public_facing=raw.get("public_facing", False),
+        model_filing=raw.get("model_filing"),
     )
     request.validate()
     request.check_sized()
     if workload is not None:
         workload.validate()
     return request
-
-
-@dataclass(slots=True)
-class Submitted:
-    request_id: str
-    status: str  # placed | pending | refused
-    rejection: Rejection | None = None  # set when refused
-    placement: Placement | None = None
-    run: Run | None = None
-    refused: list[OfferRefusal] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.rejection is None
-
-    @property
-    def reason(self) -> str:
-        return "" if self.rejection is None else self.rejection.message
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "status": self.status,
-            "accepted": self.ok,
-            "reason": self.reason,
-            "rejection": None if self.rejection is None else self.rejection.to_dict(),
-            "placement": None if self.placement is None else self.placement.to_dict(),
-            "run": None if self.run is None else self.run.to_dict(),
-            "infeasible": [r.to_dict() for r in self.refused],
-        }
 
 
 CAPACITY_TAKEN = "its capacity was taken meanwhile"
@@ -298,6 +272,9 @@ def submit(
         unusable = tenant_vouchers(uow, who, request, tenant, now)
         if isinstance(unusable, Rejection):  # refuse unusable vouchers now
             return Submitted(request.id, "refused", unusable)
+        unfiled = filings.request_refusal(uow, request, unusable)
+        if unfiled is not None:
+            return Submitted(request.id, "refused", unfiled)
         _insert_request(uow, request, "pending", now)
         audit.record(uow, who, "request.submit", "request", request.id,
                      {"mode": "batch", "body": request_to_dict(request)})  # fmt: skip
@@ -313,6 +290,7 @@ def submit(
     refused = list(q.refused)
     placed = _try_rows(uow, request, q.rows, vouchers, policy or load_policy(), now, refused)
     if isinstance(placed, Rejection):
+        placed = (not q.rows and affiliate_refusal(refused)) or placed
         uow.rollback()
         return Submitted(request.id, "refused", placed, refused=refused)
     _insert_request(uow, request, "placed", now)

@@ -183,10 +183,7 @@ def resolve_contract(uow: UnitOfWork | None, contract: Contract) -> tuple[Contra
             raise ValidationError(
                 "contract.provider_id", f"unknown provider {contract.provider_id!r}"
             )
-        contract = replace(
-            contract, accelerator_id=acc.id, provider_city=provider.city,
-            provider_related_parties=provider.related_parties,
-        )  # fmt: skip
+        contract = replace(contract, accelerator_id=acc.id).at(provider)
     return contract, acc
 
 

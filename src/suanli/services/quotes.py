@@ -15,7 +15,7 @@ from suanli.domain.roles import Principal
 from suanli.domain.subsidy_plan import OfferView, VoucherView
 from suanli.errors import ValidationError
 from suanli.rejection import Rejection
-from suanli.services import compliance, ledger
+from suanli.services import compliance, filings, ledger
 from suanli.services.capacity import busy_by_offer
 from suanli.services.catalog import load_catalog
 from suanli.services.common import acting_for, registered_tenant
@@ -79,6 +79,9 @@ def quote(
     vouchers = tenant_vouchers(uow, who, request, tenant, now)
     if isinstance(vouchers, Rejection):
         return Quote(request.id, request.objective, [], rejection=vouchers)
+    unfiled = filings.request_refusal(uow, request, vouchers)
+    if unfiled is not None:
+        return Quote(request.id, request.objective, [], rejection=unfiled)
     offers = live_offers(uow, now)
     if request.offer_ids:
         offers = chosen_offers(offers, request.offer_ids)

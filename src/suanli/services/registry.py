@@ -151,8 +151,9 @@ def amend(
     uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str, changes: dict[str, Any]
 ) -> Record:
     """Change a record. A tenant's changes to the facts programs judge it by (its city, age,
-    size, revenue, sector, start-up status, related parties) are kept as a proposal for a
-    reviewer to confirm; the rest apply at once."""
+    size, revenue, sector, start-up status, related parties, parent and beneficial owners)
+    are kept as a proposal for a reviewer to confirm; the rest apply at once. A provider's
+    ownership (related parties, parent, beneficial owners) is an officer's to change."""
     current = repo.get(uow.conn, kind, record_id, lock=True)
     if current is None:
         raise NotFoundError(KIND_NAMES[kind], record_id)
@@ -203,11 +204,16 @@ def retire(uow: UnitOfWork, who: Principal, kind: type[Record], record_id: str) 
 FACT_REVIEWERS = frozenset({Role.OFFICER, Role.REVIEWER})
 
 
+# Programs refuse to pay a tenant's affiliates by these: a provider does not edit them.
+PROVIDER_OWNERSHIP = ("related_parties", "parent_id", "beneficial_owners")
+
+
 def _check_provider_facts(current: Provider, changes: dict[str, Any]) -> None:
-    # Programs refuse to pay a tenant's affiliates by these: a provider does not edit them.
-    new = changes.get("related_parties", current.related_parties)
-    if tuple(new) != current.related_parties:
-        raise PermissionDenied("related_parties: only an officer changes a provider's")
+    for name in PROVIDER_OWNERSHIP:
+        old = getattr(current, name)
+        new = changes.get(name, old)
+        if (tuple(new) if isinstance(old, tuple) else new) != old:
+            raise PermissionDenied(f"{name}: only an officer changes a provider's")
 
 
 def _proposal(

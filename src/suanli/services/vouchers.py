@@ -10,7 +10,7 @@ from typing import Any
 
 from suanli.domain.registry import Provider
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
-from suanli.domain.subsidy import provider_refusals
+from suanli.domain.subsidy import provider_refusals, refuses_related
 from suanli.domain.vouchers import Voucher
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Balance, TransferOutcome
@@ -100,10 +100,11 @@ def spend_voucher(
     # tenant's own affiliate (else a voucher would be cash to pay oneself).
     tenant = registered_tenant(uow, voucher.tenant_id, "voucher_id")
     program = get_program(voucher.program_id)
-    refused = provider_refusals(program, tenant, provider.id, provider.related_parties)
+    refused = provider_refusals(program, tenant, provider)
     if refused:
         why = "the voucher cannot pay here: " + "; ".join(refused)
-        return Spent(None, Rejection(Code.NOT_ACCREDITED, why, "provider_id"))
+        code = Code.RELATED_PARTY if refuses_related(why) else Code.NOT_ACCREDITED
+        return Spent(None, Rejection(code, why, "provider_id"))
     receivable = receivable_account(provider_id)
     ledger.open_account(uow, receivable, "provider_receivable", currency, provider_id, now=at)
     outcome = ledger.transfer(

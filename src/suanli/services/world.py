@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.registry import TUPLE_FACTS, Offer, Provider, Site, Tenant
 from suanli.domain.roles import SYSTEM
 from suanli.paths import data_dir
 from suanli.services import registry
@@ -25,8 +25,9 @@ def load_world(engine: Any, path: Path | None = None) -> dict[str, int]:
     for key, kind in kinds:
         for raw in world.get(key, []):
             values = {k: as_utc(v) for k, v in raw.items()}
-            if "related_parties" in values:
-                values["related_parties"] = tuple(values["related_parties"])
+            for name in TUPLE_FACTS:
+                if name in values:
+                    values[name] = tuple(values[name])
             with UnitOfWork(engine) as uow:
                 registry.create(uow, SYSTEM, kind(**values))
             counts[key] = counts.get(key, 0) + 1

@@ -54,6 +54,10 @@ class RequestIn(Body):
     fallback: list[Literal["same-model", "foreign", "domestic", "any"]] = []
     mode: Literal["online", "batch"] = "online"
     offer_ids: list[Ref] = Field([], max_length=100, description="only these offers (empty: all)")
+    public_facing: bool = Field(False, description="an inference service open to the public")
+    model_filing: str | None = Field(
+        None, min_length=1, max_length=80, description="the served model's CAC filing number"
+    )
 
 
 class BatchIn(Body):

@@ -10,7 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from suanli.api.deps import ALL_ROLES, UoW, authorize
 from suanli.api.retry import RetryingRoute
-from suanli.domain.registry import Offer, Provider, Site, Tenant
+from suanli.domain.registry import TUPLE_FACTS, Offer, Provider, Site, Tenant
 from suanli.domain.roles import Principal, Role
 from suanli.schemas.registry import OfferIn, ProviderIn, SiteIn, TenantIn
 from suanli.services import registry
@@ -34,7 +34,7 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
 
     def create(body: schema, uow: UoW, who: writer, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
         data = body.model_dump()  # type: ignore[attr-defined]
-        data = {k: tuple(v) if k == "related_parties" else v for k, v in data.items()}
+        data = {k: tuple(v) if k in TUPLE_FACTS else v for k, v in data.items()}
         record = registry.create(uow, who, kind(**data))
         response.status_code = 201
         return _out(record)
@@ -58,7 +58,7 @@ def _crud(path: str, kind: type[Any], schema: type[BaseModel], writer: Any, **fi
         except PydanticValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from exc
         typed = {k: getattr(partial, k) for k in changes}
-        typed = {k: tuple(v) if k == "related_parties" else v for k, v in typed.items()}
+        typed = {k: tuple(v) if k in TUPLE_FACTS else v for k, v in typed.items()}
         out = _out(registry.amend(uow, who, kind, record_id, typed))
         if kind is Tenant:  # what waits for a reviewer, so a tenant sees its change was kept
             out["proposal"] = _proposal_out(registry.proposal(uow, who, record_id))

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from suanli.domain.registry import Offer, Provider, Site, Tenant, TenantProposal
+from suanli.domain.registry import TUPLE_FACTS, Offer, Provider, Site, Tenant, TenantProposal
 from suanli.store.db import as_utc
 from suanli.store.repositories.rows import row_by_id
 from suanli.store.tables.foundation import offers, providers, sites, tenant_proposals, tenants
@@ -16,7 +16,7 @@ from suanli.store.tables.foundation import offers, providers, sites, tenant_prop
 Record = TypeVar("Record", Provider, Site, Offer, Tenant)
 
 TABLES: dict[type[Any], Table] = {Provider: providers, Site: sites, Offer: offers, Tenant: tenants}
-_TUPLE_FIELDS = ("related_parties",)
+_TUPLE_FIELDS = TUPLE_FACTS
 
 
 def to_record(kind: type[Record], row: Any) -> Record:

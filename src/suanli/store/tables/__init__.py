@@ -4,6 +4,7 @@ from suanli.store.tables import (
     audit,  # noqa: F401
     compliance,  # noqa: F401
     exchange,  # noqa: F401
+    filings,  # noqa: F401
     foundation,  # noqa: F401  (registers tables)
     ledger,  # noqa: F401
     runs,  # noqa: F401

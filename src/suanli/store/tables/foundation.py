@@ -28,6 +28,9 @@ providers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True)),
+    # Who owns it: programs that forbid affiliated suppliers read these (0010_parties).
+    Column("parent_id", String(64)),
+    Column("beneficial_owners", Json, nullable=False, default=list, server_default="[]"),
 )
 
 sites = Table(
@@ -93,6 +96,9 @@ tenants = Table(
     Column("retired_at", DateTime(timezone=True)),
     Column("ownership", String(20), nullable=False, server_default="private"),
     CheckConstraint("ownership in ('private','state-owned','government')", name="ownership"),
+    # Who owns it: programs that forbid affiliated suppliers read these (0010_parties).
+    Column("parent_id", String(64)),
+    Column("beneficial_owners", Json, nullable=False, default=list, server_default="[]"),
 )
 
 api_tokens = Table(
