@@ -1,20 +1,32 @@
 """Serving time: prefill is compute-bound, decode is bound by memory bandwidth.
 
 Each decode step reads the (sharded) weights once for the whole batch plus every sequence's KV
-cache; the batch is as large as memory allows, up to ``MAX_DECODE_BATCH``.
+cache; the batch is as large as memory allows, up to ``MAX_DECODE_BATCH``. Prefill runs at the
+kernel utilisation fitted on training runs (``mfu``), lower-precision GEMMs at the same share of
+the bf16 level that training's FP8 term assumes. ``validate`` checks this path against
+published serving benchmarks (``data/inference-benchmarks.csv``).
 """
 
 from __future__ import annotations
 
 import math
 
+from suanli.domain.catalog import Accelerator, Precision
+from suanli.estimate import mfu, scale
 from suanli.estimate.flops import inference_flops
 from suanli.estimate.memory import MAX_DECODE_BATCH, MemoryPlan, kv_bytes_per_token
+from suanli.estimate.outcome import Infeasible
 from suanli.estimate.workload import Workload
 
 # Share of peak memory bandwidth a decode kernel sustains: an assumption (vendor decode
 # benchmarks sit well below the datasheet figure).
 BANDWIDTH_EFFICIENCY = 0.7
+# Spread of serving throughput around this model beyond the fitted kernel term: an assumption.
+# Against the published benchmarks this path is slow by about half (prefill at training-level
+# kernel efficiency, decode batches capped at MAX_DECODE_BATCH); ``validate`` prints the error.
+SERVING_SIGMA_LOG = 0.5
+
+ServeResult = tuple[int, float, tuple[float, float], list[str], list[str]]
 
 
 def decode_batch(w: Workload, plan: MemoryPlan, count: int) -> int:
@@ -22,6 +34,13 @@ def decode_batch(w: Workload, plan: MemoryPlan, count: int) -> int:
     per_seq = kv_bytes_per_token(w) * (w.tokens_in + w.out_tokens)
     fits = int(free // per_seq) if per_seq > 0 else MAX_DECODE_BATCH
     return max(1, min(fits, MAX_DECODE_BATCH, w.inference_requests()))
+
+
+def serving_util(model: mfu.MfuModel, acc: Accelerator, w: Workload, precision: Precision) -> float:
+    """Share of ``precision``'s peak the prefill and decode matmuls reach."""
+    ridge = (acc.peak_tflops("bf16") or 1.0) / (acc.bandwidth_tbps or 1.0)
+    u = model.kernel_util(mfu.family_of(acc), w.active_b, ridge, w.shape()[1])
+    return u * scale.FP8_GEMM_EFFICIENCY if precision in ("fp8", "int8") else u
 
 
 def serve_wall_hours(
@@ -45,3 +64,54 @@ def serve_wall_hours(
     )
     decode_s = math.ceil(w.inference_requests() / batch) * w.out_tokens * step_s
     return (flops.prefill / compute + decode_s) / 3600
+
+
+def serve(
+    w: Workload,
+    acc: Accelerator,
+    mem: MemoryPlan,
+    count: int | None,
+    limit: int,
+    peak: float,
+    precision: Precision,
+    model: mfu.MfuModel,
+) -> ServeResult | Infeasible:
+    """(chips, wall hours, band, notes, warnings) for an inference workload."""
+    bandwidth = acc.bandwidth_tbps
+    if bandwidth is None:
+        return Infeasible(acc.id, "missing_figures", f"the catalog has no bandwidth for {acc.id}")
+    assert mem.min_count is not None
+    util = serving_util(model, acc, w, precision)
+
+    def hours(n: int) -> float:
+        return serve_wall_hours(w, mem, n, peak_tflops=peak, bandwidth_tbps=bandwidth, util=util)
+
+    if count is not None or w.target_tokens_per_s is None:
+        n = count or mem.min_count
+        wall = hours(n)
+    else:
+        # A target rate: the fewest chips that finish the duration's requests within it.
+        n = mem.min_count
+        while hours(n) > w.duration_h:
+            if n >= limit:
+                return Infeasible(acc.id, "rate", f"{limit} × {acc.model} cannot keep up the rate")
+            n = min(limit, n * 2)
+        low = max(mem.min_count, n // 2)
+        while low < n:
+            mid = (low + n) // 2
+            if hours(mid) <= w.duration_h:
+                n = mid
+            else:
+                low = mid + 1
+        wall = w.duration_h
+    family = mfu.family_of(acc)
+    sigma = math.hypot(model.sigma_log, SERVING_SIGMA_LOG)
+    warnings = []
+    if family not in model.offsets:
+        sigma = math.hypot(sigma, model.prior_sigma_log)
+        warnings.append(f"no published runs for the {family} family: pooled prior")
+    spread = math.exp(mfu.Z90 * sigma)
+    notes = ["prefill and decode compute use the training kernel utilisation"]
+    if not w.shape()[2]:
+        notes.append("layer shape guessed from the parameter count for the KV cache")
+    return n, wall, (1 / spread, spread), notes, warnings

@@ -65,10 +65,14 @@ class MemoryPlan:
         return (self.sharded_bytes / count + self.per_chip_bytes) / GB
 
 
+HEAD_DIM = 128  # LLaMA, Qwen, DeepSeek dense models: heads of 128 values
+
+
 def kv_bytes_per_token(w: Workload) -> float:
     layers, hidden, _ = w.shape()
-    # Keys and values per layer; no grouped-query attention assumed, so an upper bound.
-    return 2.0 * layers * hidden * BYTES_PER_VALUE[_kv_precision(w.precision)]
+    # Keys and values per layer: all heads unless the caller gives grouped-query KV heads.
+    width = hidden if w.kv_heads is None else min(hidden, w.kv_heads * HEAD_DIM)
+    return 2.0 * layers * width * BYTES_PER_VALUE[_kv_precision(w.precision)]
 
 
 def _kv_precision(precision: Precision) -> Precision:
