@@ -152,6 +152,7 @@ class MfuModel:
     fp8_families: frozenset[str]
     precision_matrix: Any  # (XᵀX + ridge)⁻¹, for the leverage of a new job
     families: tuple[str, ...]
+    t90: float  # Student t quantile at 0.90 for the fit's degrees of freedom
     # Results of callers that depend only on this model and hashable inputs (see estimate.api).
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -188,7 +189,7 @@ class MfuModel:
             hours=hours,
             kernel_util=u,
             sigma_log=sigma,
-            quantile=float(stats.t.ppf(0.9, self.dof)),
+            quantile=self.t90,
             family=case.family,
             has_runs=has_runs,
             terms=terms,
@@ -321,6 +322,7 @@ def fit_cases(
         fp8_families=frozenset(c.family for c, _ in cases if c.precision == "fp8"),
         precision_matrix=inv,
         families=families,
+        t90=float(stats.t.ppf(0.9, max(1, len(cases) - 2 - len(families)))),
     )
 
 
