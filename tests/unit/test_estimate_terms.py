@@ -8,7 +8,7 @@ import math
 import pytest
 
 from suanli.errors import ValidationError
-from suanli.estimate import flops, scale
+from suanli.estimate import flops, mfu, scale
 from suanli.estimate.api import Estimate
 from suanli.estimate.interconnect import DEFAULTS, FALLBACK, Interconnect, default_for
 from suanli.estimate.workload import Workload
@@ -171,3 +171,37 @@ def test_outside_the_runs_says_so() -> None:
     assert any("outside the published runs" in w for w in huge.warnings)
     assert any("more than any published run" in w for w in huge.warnings)
     assert any("interruptions" in n for n in huge.notes)
+
+
+def test_overlap_hides_communication_only_up_to_the_compute_time() -> None:
+    # comm 0.5× compute, overlap 0.8: 0.4 hidden, 0.1 exposed → step 1.1 (×1.05 bubble + 0).
+    light = scale.ScaleTerms(0.5, 0.0, 0.0, 0.0, scale.Layout(1, 1, 8, 1), bubble=0.05)
+    assert light.step_factor(0.8) == pytest.approx(1 + 0.1 + 0.05)
+    # comm 3× compute: at most 1× hides behind compute whatever the overlap → step 3.
+    heavy = scale.ScaleTerms(3.0, 0.0, 0.0, 0.0, scale.Layout(1, 1, 8, 1))
+    assert heavy.step_factor(1.0) == pytest.approx(3.0)
+    assert heavy.step_factor(0.5) == pytest.approx(1 + 3.0 - 1.0)
+    assert heavy.step_factor(1.0, comm=False) == 1.0
+
+
+def test_a_default_batch_grows_with_the_replicas() -> None:
+    # No published batch: 2 sequences per replica once that exceeds the default. 3B on 4096
+    # chips: DP 4096 → 2 · 4096 · 4096 = 33.5M tokens per step; a given 2M batch is raised only
+    # to one sequence per replica (16.8M): half the compute per step to hide the same gradients.
+    given = _job(count=4096)
+    default = _job(count=4096, batch_given=False)
+    compute = scale.scale_terms(given, 1e15).dp_ratio
+    grown = scale.scale_terms(default, 1e15).dp_ratio
+    assert compute / grown == pytest.approx(2.0)
+    # at 64 chips 2 · 64 · 4096 = 0.5M < 2M: the default changes nothing
+    small = scale.scale_terms(_job(count=64, batch_given=False), 1e15).dp_ratio
+    assert small == scale.scale_terms(_job(count=64), 1e15).dp_ratio
+
+
+def test_the_roofline_coefficient_is_the_activation_traffic_estimate() -> None:
+    # 5 passes over 34·d bytes per token and layer, 72·d² FLOPs, half the bandwidth sustained.
+    assert math.isclose(mfu.ROOFLINE_C, 5 * 34 / 72 / 0.5)
+    # an A100 (312 TFLOPS over 2.0 TB/s = 156 FLOP/B) at d = 512 vs d = 4096
+    narrow = 1 + mfu.ROOFLINE_C * 156 / 512
+    wide = 1 + mfu.ROOFLINE_C * 156 / 4096
+    assert narrow / wide == pytest.approx(2.07, abs=0.01)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
 from suanli.errors import ValidationError
+from suanli.estimate import mfu
 from suanli.estimate.api import Estimate, Infeasible
 from suanli.estimate.benchmarks import ServingCheck, check_serving, load_benchmarks
 from suanli.estimate.benchmarks import median_abs_error as serving_error
@@ -151,8 +152,8 @@ def validate_cmd(
     m = default_model()
     offsets = ", ".join(f"{k} {v:+.3f}" for k, v in m.offsets.items())
     console.print(
-        f"model: log u = {m.b0:.3f} + {m.b_size:.3f}·log(active params B) + family ({offsets}) "
-        f"− log(1 + {m.roofline_c:g}·peak/bandwidth/d); communication overlap {m.overlap:.2f}; "
+        f"model: log u = {m.b0:.3f} + family ({offsets}) "
+        f"− log(1 + {mfu.ROOFLINE_C:.2f}·peak/bandwidth/d); communication overlap {m.overlap:.2f}; "
         f"σ(log) = {m.sigma_log:.3f}",
         highlight=False,
     )

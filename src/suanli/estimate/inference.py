@@ -39,7 +39,7 @@ def decode_batch(w: Workload, plan: MemoryPlan, count: int) -> int:
 def serving_util(model: mfu.MfuModel, acc: Accelerator, w: Workload, precision: Precision) -> float:
     """Share of ``precision``'s peak the prefill and decode matmuls reach."""
     ridge = (acc.peak_tflops("bf16") or 1.0) / (acc.bandwidth_tbps or 1.0)
-    u = model.kernel_util(mfu.family_of(acc), w.active_b, ridge, w.shape()[1])
+    u = model.kernel_util(mfu.family_of(acc), ridge, w.shape()[1])
     return u * scale.FP8_GEMM_EFFICIENCY if precision in ("fp8", "int8") else u
 
 

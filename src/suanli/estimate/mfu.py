@@ -2,10 +2,12 @@
 
     hours = FLOPs / (bf16 peak · u_kernel) · fp8 factor · step factor · (1 + failure overhead)
 
-- ``u_kernel``, the share of the bf16 peak one chip's kernels reach, is fitted on published runs:
-  ``log u = b0 + b_size · log(active params) + family offset``. The offsets are shrunk towards 0
-  (ridge), so an architecture family with few runs moves only part of the way and one with none
-  gets the pooled level.
+- ``u_kernel``, the share of the bf16 peak one chip's kernels reach:
+  ``log u = b0 + family offset − log(1 + c · ridge / d)``. ``b0`` and the offsets are fitted on
+  published runs; the offsets are shrunk towards 0 (ridge), so an architecture family with few
+  runs moves only part of the way and one with none gets the pooled level. The last term is the
+  memory-bound share of a layer's kernel time (``ROOFLINE_C``), computed, not fitted: it is what
+  makes small models slow per FLOP, so no separate size term is fitted.
 - the fp8 factor, step factor (communication, MoE routing) and failure overhead are computed from
   the workload, the chip and its interconnect (``scale``); only the share of communication that
   overlaps compute (``overlap``) is fitted, on a grid, with the rest.
@@ -32,11 +34,18 @@ from suanli.estimate.interconnect import Interconnect, default_for
 from suanli.estimate.workload import Workload
 
 RIDGE = 0.3
-OVERLAPS = tuple(i / 20 for i in range(19))  # 0.00 … 0.90
-# Memory-bound work (norms, activations, softmax, optimizer) per token and layer grows with d,
-# matmul work with d²: its share of kernel time is ≈ c · (peak FLOP per byte) / d, the roofline
-# of the chip against the model's width. c is fitted on this grid.
-ROOFLINE_CS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
+OVERLAPS = tuple(i / 20 for i in range(21))  # 0.00 … 1.00
+# Memory-bound work per token and layer grows with d, matmul work with d²: its share of kernel
+# time is c · (peak FLOP per byte) / d, the roofline of the chip against the model's width.
+# A layer stores ≈ 34·d bytes of activations per token (bf16; Korthikanti et al. 2022, s4.1);
+# forward writes them and reads their inputs, backward reads them and writes and reads their
+# gradients: ≈ 5 × 34·d bytes of element-wise traffic, against 72·d² matmul FLOPs (6 × 12·d²).
+# Element-wise kernels sustain about half the datasheet bandwidth (an assumption, as for decode
+# in ``inference``): c = 5 · 34 / 72 / 0.5 ≈ 4.7.
+ELEMENTWISE_BYTES_PER_D = 5 * 34
+MATMUL_FLOPS_PER_D2 = 72
+ELEMENTWISE_BANDWIDTH_SHARE = 0.5
+ROOFLINE_C = ELEMENTWISE_BYTES_PER_D / MATMUL_FLOPS_PER_D2 / ELEMENTWISE_BANDWIDTH_SHARE
 OVERLAP_SD = 0.15  # how well one overlap share describes all runs: an assumption, for bands
 MIN_FAMILY_SPREAD = 0.25  # log-scale spread assumed between families when the fit shows less
 CONFIDENCE_WIDTH = {"solid": 1.0, "derived": 1.15, "medium": 1.3, "uncertain": 1.6}
@@ -110,6 +119,7 @@ def case_for(
         experts=w.experts,
         experts_active=w.experts_active,
         expert_parallel=w.expert_parallel,
+        batch_given=w.global_batch_tokens is not None,
     )
     factor = 1.0
     fp8 = acc.peak_tflops("fp8")
@@ -141,10 +151,8 @@ class Prediction:
 @dataclass(slots=True)
 class MfuModel:
     b0: float
-    b_size: float
     offsets: dict[str, float]
     overlap: float
-    roofline_c: float
     sigma_log: float
     size_range_b: tuple[float, float]
     max_count: int
@@ -158,28 +166,20 @@ class MfuModel:
 
     @property
     def dof(self) -> int:
-        return max(1, self.n_runs - 2 - len(self.families))
+        return max(1, self.n_runs - 2 - len(self.families))  # b0, overlap and the offsets
 
     @property
     def prior_sigma_log(self) -> float:
         spread = math.sqrt(sum(v * v for v in self.offsets.values()) / max(1, len(self.offsets)))
         return max(spread, MIN_FAMILY_SPREAD)
 
-    def features(self, family: str, active_params_b: float) -> list[float]:
-        lo, hi = self.size_range_b
-        size = min(max(active_params_b, lo), hi)  # no extrapolation beyond the runs
-        return _features(family, size, self.families)
-
-    def kernel_util(
-        self, family: str, active_params_b: float, flop_per_byte: float, hidden: int
-    ) -> float:
-        x = self.features(family, active_params_b)
-        log_u = self.b0 + self.b_size * x[1] + self.offsets.get(family, 0.0)
-        u = math.exp(log_u) / (1 + self.roofline_c * flop_per_byte / hidden)
+    def kernel_util(self, family: str, flop_per_byte: float, hidden: int) -> float:
+        log_u = self.b0 + self.offsets.get(family, 0.0)
+        u = math.exp(log_u) / (1 + ROOFLINE_C * flop_per_byte / hidden)
         return min(max(u, UTIL_RANGE[0]), UTIL_RANGE[1])
 
     def predict(self, case: Case) -> Prediction:
-        u = self.kernel_util(case.family, case.active_params_b, case.flop_per_byte, case.job.hidden)
+        u = self.kernel_util(case.family, case.flop_per_byte, case.job.hidden)
         terms, factor = _job_factor(case, u, self.overlap)
         compute_s = case.flops.total / (case.bf16_tflops * 1e12 * u)
         hours = compute_s / 3600 * factor
@@ -198,9 +198,12 @@ class MfuModel:
         )
 
     def _sigma(self, case: Case, terms: scale.ScaleTerms) -> float:
-        x = np.array(self.features(case.family, case.active_params_b))
+        x = np.array(_features(case.family, self.families))
         leverage = float(x @ self.precision_matrix @ x)
         sigma = self.sigma_log * math.sqrt(1 + leverage)
+        lo, hi = self.size_range_b
+        if not lo <= case.active_params_b <= hi:  # outside the runs: the prior spread on top
+            sigma = math.hypot(sigma, MIN_FAMILY_SPREAD)
         if case.family not in self.offsets:
             sigma = math.hypot(sigma, self.prior_sigma_log)
         exposed = (1 - self.overlap) * terms.comm_ratio
@@ -215,7 +218,7 @@ class MfuModel:
         if not lo <= case.active_params_b <= hi:
             out.append(
                 f"{case.active_params_b:g}B active parameters is outside the published runs "
-                f"({lo:g}–{hi:g}B): utilisation held at the nearest end, band widened"
+                f"({lo:g}–{hi:g}B): band widened"
             )
         if case.job.count > self.max_count:
             out.append(f"{case.job.count} chips is more than any published run ({self.max_count})")
@@ -252,8 +255,8 @@ def _width(acc: Accelerator, precision: Precision) -> float:
     return max(CONFIDENCE_WIDTH.get(level, CONFIDENCE_WIDTH["uncertain"]) for level in levels)
 
 
-def _features(family: str, size_b: float, families: Sequence[str]) -> list[float]:
-    return [1.0, math.log(size_b)] + [1.0 if f == family else 0.0 for f in families]
+def _features(family: str, families: Sequence[str]) -> list[float]:
+    return [1.0] + [1.0 if f == family else 0.0 for f in families]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +268,10 @@ class _Observed:
 
 
 def _observe(case: Case, hours: float) -> _Observed:
-    terms, factor = _job_factor(case, 1.0, 1.0)  # at u = 1, all communication hidden
+    terms, _ = _job_factor(case, 1.0, 1.0)
+    # at u = 1 and without communication: bubble, imbalance, fp8 and failures only
+    factor = case.fp8_factor * terms.step_factor(1.0, comm=False)
+    factor *= 1 + scale.failure_overhead(case.job.count)
     ideal_hours = case.flops.total / (case.bf16_tflops * 1e12) / 3600 * factor
     return _Observed(hours / ideal_hours, terms.comm_ratio)
 
@@ -274,11 +280,17 @@ def implied_kernel_util(obs: _Observed, overlap: float) -> float:
     """The kernel utilisation that explains a run's hours at ``overlap``.
 
     Communication time does not depend on the kernels, so its ratio to compute grows with u:
-    hours ∝ (1 + a·u)/u with a = (1 - overlap)·c, hence u = 1 / (inv_k - a).
+    hours ∝ (1 + a·u)/u with a = (1 - overlap)·c, hence u = 1 / (inv_k - a), as long as the
+    overlapped share fits behind compute (overlap·c·u ≤ 1). Beyond that the run is
+    communication-bound, its hours do not depend on u, and they say only that u is at least
+    1 / (overlap·c): that bound is taken.
     """
     a = (1 - overlap) * obs.comm_per_util
     room = max(obs.inv_k - a, obs.inv_k * 0.05)
-    return min(max(1 / room, UTIL_RANGE[0] / 4), 1.5)
+    u = 1 / room
+    if overlap * obs.comm_per_util * u > 1:
+        u = 1 / (overlap * obs.comm_per_util)
+    return min(max(u, UTIL_RANGE[0] / 4), 1.5)
 
 
 def fit_cases(
@@ -289,20 +301,18 @@ def fit_cases(
         raise ValueError("at least three published runs are needed to fit utilisation")
     families = tuple(sorted({c.family for c, _ in cases}))
     sizes = [c.active_params_b for c, _ in cases]
-    x = np.array([_features(c.family, c.active_params_b, families) for c, _ in cases])
+    x = np.array([_features(c.family, families) for c, _ in cases])
     observed = [_observe(c, h) for c, h in cases]
-    roof = np.array([c.flop_per_byte / c.job.hidden for c, _ in cases])
-    best: tuple[float, float, float, np.ndarray, np.ndarray] | None = None
+    roof = np.log1p(ROOFLINE_C * np.array([c.flop_per_byte / c.job.hidden for c, _ in cases]))
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
     for omega in OVERLAPS if overlap is None else (overlap,):
-        base = np.log([implied_kernel_util(o, omega) for o in observed])
-        for c_roof in ROOFLINE_CS:
-            y = base + np.log1p(c_roof * roof)
-            beta, _ = _solve(x, y)
-            sse = float(np.sum(np.square(y - x @ beta)))
-            if best is None or sse < best[0]:
-                best = (sse, omega, c_roof, beta, y)
+        y = np.log([implied_kernel_util(o, omega) for o in observed]) + roof
+        beta, _ = _solve(x, y)
+        sse = float(np.sum(np.square(y - x @ beta)))
+        if best is None or sse < best[0]:
+            best = (sse, omega, beta, y)
     assert best is not None
-    _, omega, c_roof, beta, y = best
+    _, omega, beta, y = best
     _, inv = _solve(x, y)
     sigma = 0.0
     if with_sigma:
@@ -311,10 +321,8 @@ def fit_cases(
         sigma = float(np.sqrt(np.mean(np.square(loo))))
     return MfuModel(
         b0=float(beta[0]),
-        b_size=float(beta[1]),
-        offsets={f: float(b) for f, b in zip(families, beta[2:], strict=True)},
+        offsets={f: float(b) for f, b in zip(families, beta[1:], strict=True)},
         overlap=omega,
-        roofline_c=c_roof,
         sigma_log=sigma,
         size_range_b=(min(sizes), max(sizes)),
         max_count=max(c.job.count for c, _ in cases),
@@ -328,6 +336,6 @@ def fit_cases(
 
 def _solve(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     penalty = RIDGE * np.eye(x.shape[1])
-    penalty[0, 0] = penalty[1, 1] = 0.0  # intercept and size are not shrunk
+    penalty[0, 0] = 0.0  # the intercept is not shrunk
     inv = np.linalg.inv(x.T @ x + penalty)
     return inv @ x.T @ y, inv

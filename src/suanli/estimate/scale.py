@@ -9,7 +9,8 @@ the reasons they do in practice:
   (ring all-reduce: 2 × 2 bytes per parameter; hierarchical across domains, see
   ``Interconnect.allreduce_bytes_per_s``) against the compute of its share of the global
   batch. With the batch fixed, the ratio grows with the number of replicas: small models on
-  large clusters wait on the network;
+  large clusters wait on the network. A batch the caller does not give grows with the replicas
+  (``DEFAULT_SEQS_PER_REPLICA``), as published runs' batches do;
 - tensor parallelism inside the scale-up domain: four all-reduces of the layer's activations per
   layer and token (two forward, two backward; Megatron-LM, Shoeybi et al. 2019);
 - MoE expert parallelism: each token's hidden state goes to its k experts and back, forward and
@@ -23,7 +24,8 @@ the reasons they do in practice:
   between tensor parallelism inside the domain and pipeline stages as costs least: on an H800's
   cut NVLink that is pipeline stages, as DeepSeek-V3 chose.
 
-Communication overlaps compute only in part; the overlapped share is fitted (``mfu.fit``).
+Communication overlaps compute only in part, and never more than the compute time it hides
+behind (``ScaleTerms.step_factor``); the overlapped share is fitted (``mfu.fit_cases``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ DEFAULT_TOP_K = 8
 # expert's load around the mean. The busiest of EP ranks, each the sum of experts/EP experts,
 # sits ≈ cv/√(experts/EP) · √(2 ln EP) above the mean (the maximum of EP normal variables).
 IMBALANCE_CV = 0.1
+# A batch the caller does not give grows with the cluster, as published runs do: at least
+# DEFAULT_BATCH_TOKENS, and at least this many sequences per data-parallel replica (SmolLM3
+# kept 1.5 per replica on 384 H100s, Llama 3 405B 16 at DP 128, DeepSeek-V3 about 120 at DP
+# 128: arXiv 2407.21783 s3.4, 2412.19437 s4.2). A fixed 4M tokens on 10k chips would leave each
+# replica under one sequence and make every large cluster look communication-bound.
+DEFAULT_SEQS_PER_REPLICA = 2
 MOE_FFN_SHARE = 2 / 3
 # the FFN's share of a block's matmuls (8·d² of 12·d²), what experts run
 
@@ -74,6 +82,7 @@ class Job:
     experts: int | None = None
     experts_active: int | None = None
     expert_parallel: int | None = None
+    batch_given: bool = True  # False: the workload's default batch, grown with the replicas
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +106,15 @@ class ScaleTerms:
     def comm_ratio(self) -> float:
         return self.dp_ratio + self.tp_ratio + self.ep_ratio
 
-    def step_factor(self, overlap: float) -> float:
-        """Step time over pure compute time when ``overlap`` of communication is hidden."""
-        return (1 + (1 - overlap) * self.comm_ratio + self.bubble) * (1 + self.imbalance)
+    def step_factor(self, overlap: float, *, comm: bool = True) -> float:
+        """Step time over pure compute time when ``overlap`` of communication is hidden.
+
+        Overlap hides communication behind compute only up to the compute time: what is left
+        beyond it is exposed whatever the overlap, so a communication-bound job stays slow.
+        """
+        hidden = min(overlap * self.comm_ratio, 1.0)
+        exposed = self.comm_ratio - hidden if comm else 0.0
+        return (1 + exposed + self.bubble) * (1 + self.imbalance)
 
 
 def experts_of(job: Job) -> tuple[int, int]:
@@ -139,6 +154,8 @@ def scale_terms(job: Job, compute_flops_per_s: float) -> ScaleTerms:
 
 def _terms(job: Job, lay: Layout, compute_flops_per_s: float) -> ScaleTerms:
     batch = max(job.batch_tokens, lay.data * job.seq_len)  # at least one sequence per replica
+    if not job.batch_given:
+        batch = max(batch, DEFAULT_SEQS_PER_REPLICA * lay.data * job.seq_len)
     compute_s = job.flops_per_token * batch / job.count / compute_flops_per_s
     ic = job.interconnect
     model = lay.tensor * lay.pipeline
