@@ -205,3 +205,21 @@ def test_the_roofline_coefficient_is_the_activation_traffic_estimate() -> None:
     narrow = 1 + mfu.ROOFLINE_C * 156 / 512
     wide = 1 + mfu.ROOFLINE_C * 156 / 4096
     assert narrow / wide == pytest.approx(2.07, abs=0.01)
+
+
+def test_the_decode_batch_is_what_the_kv_cache_leaves_room_for() -> None:
+    from suanli.estimate import inference, memory
+
+    h200 = load_catalog().find("H200")
+    assert h200 is not None and h200.memory_gb is not None
+    w = Workload(
+        "inference", 13, layers=40, hidden=5120, precision="fp8",
+        requests=1024, tokens_in=128, tokens_out=2048,
+    )  # fmt: skip
+    mem = memory.plan(w, h200, "fp8")
+    # fp8 KV: 2 · 40 · 5120 · 1 B = 409.6 kB per token, 2176 tokens per sequence; the room is
+    # 90 % of 141 GB less 13 GB of fp8 weights.
+    free = h200.memory_gb * 1e9 * 0.9 - 13e9
+    assert inference.decode_batch(w, mem, 1) == int(free // (409_600 * 2176))
+    short = dataclasses.replace(w, tokens_out=128)  # 256 tokens: room for more than 1024
+    assert inference.decode_batch(short, memory.plan(short, h200, "fp8"), 1) == 1024

@@ -17,7 +17,9 @@ from suanli.estimate.workload import Workload
 GB = 1e9
 USABLE_FRACTION = 0.9  # runtime context, allocator fragmentation
 MAX_COUNT = 65_536
-MAX_DECODE_BATCH = 256
+# Sequences one engine keeps in flight: the KV cache's room decides below it. TensorRT-LLM's
+# H200 table runs batches up to 1024 on one GPU (docs/source/blogs/H200launch.md).
+MAX_DECODE_BATCH = 2048
 BYTES_PER_VALUE: dict[Precision, int] = {
     "fp32": 4,
     "tf32": 4,
