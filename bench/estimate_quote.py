@@ -4,8 +4,8 @@
 
 Offers cycle over every catalog model with a bf16 peak and memory, each with its own price, PUE
 and size. "cold" clears the per-model memo first (a new workload); "warm" repeats the same
-workload; the baseline is a bare loop that predicts utilisation for every offer and prices
-6·N·D / (peak · utilisation), with no memo, memory plan, precision check or result object.
+workload; the baseline is a bare loop that predicts the hours of every offer on 8 chips and
+prices them, with no memo, memory plan, precision check or result object.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import statistics
 import time
 
+from suanli.estimate import mfu
 from suanli.estimate.api import estimate_checked
 from suanli.estimate.workload import Workload
 from suanli.services.catalog import load_catalog
@@ -47,10 +48,9 @@ def main() -> None:
             )
 
     def baseline() -> None:
-        flops = 6 * workload.active_b * 1e9 * workload.tokens_b * 1e9
         for acc, price, _pue, _size in offers:
-            util = model.predict(acc, workload.active_b, 8, "bf16").value
-            round(flops / (acc.peak_tflops("bf16") or 1.0) / util / 3.6e15 * price)
+            hours = model.predict(mfu.case_for(workload, acc, 8, "bf16")).hours
+            round(hours * price)
 
     def timed(fn: object, clear: bool) -> float:
         runs = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import ApiClient
 
 SEVEN_B_FT = {"kind": "finetune", "params_b": 7, "tokens_b": 20, "seq_len": 4096}
@@ -56,7 +58,9 @@ def test_estimate_one_offer_and_one_accelerator(api: ApiClient, world: Any) -> N
         headers=provider,
     )
     assert bare.status_code == 200
-    assert bare.json()["flops"] == 8.4e23 and bare.json()["cost_fen"] is None
+    # 6·N·D = 8.4e23 plus attention 12·L·d·s on the guessed 71 × 9088 shape at 4096 tokens.
+    expected = (6 * 70e9 + 12 * 71 * 9088 * 4096) * 2000e9
+    assert bare.json()["flops"] == pytest.approx(expected) and bare.json()["cost_fen"] is None
 
 
 def test_bad_requests(api: ApiClient, world: Any) -> None:

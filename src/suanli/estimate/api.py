@@ -13,9 +13,11 @@ from typing import Any, Literal
 from suanli.domain.catalog import Accelerator, Precision
 from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError
-from suanli.estimate import energy, flops, mfu
-from suanli.estimate.inference import serve_wall_hours
+from suanli.estimate import energy, flops, mfu, scale
+from suanli.estimate.inference import serve
+from suanli.estimate.interconnect import Interconnect
 from suanli.estimate.memory import MAX_COUNT, MemoryPlan, plan
+from suanli.estimate.outcome import Infeasible as Infeasible  # re-exported: callers import it here
 from suanli.estimate.workload import Workload
 
 # Precisions a request may fall back to, in order, when it allows a fallback.
@@ -27,7 +29,8 @@ FALLBACKS: dict[str, tuple[Precision, ...]] = {
     "tf32": ("fp32",),
     "fp32": ("tf32",),
 }
-REFERENCE_PARAMS_B = 7.0  # the workload relative_speed compares chips on
+# The workload relative_speed compares chips on: a 7B model pre-trained on 64 chips.
+REFERENCE = Workload("pretrain", 7.0, tokens_b=100.0)
 REFERENCE_COUNT = 64
 
 
@@ -55,11 +58,14 @@ class Estimate:
     cost_fen_p10: int | None = None
     cost_fen_p90: int | None = None
     currency: str = "CNY"
+    # What the estimator cannot model well for this workload (outside the published runs).
+    warnings: tuple[str, ...] = ()
     feasible: Literal[True] = True
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["notes"] = list(self.notes)
+        data["warnings"] = list(self.warnings)
         return data
 
     def priced(self, price_fen_per_accel_hour: int | None, pue: float, currency: str) -> Estimate:
@@ -89,18 +95,8 @@ class Estimate:
             None if price is None else round(self.accelerator_hours_p10 * price),
             None if price is None else round(self.accelerator_hours_p90 * price),
             currency,
+            self.warnings,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Infeasible:
-    accelerator_id: str
-    code: str  # precision_unsupported | too_large | count_too_small | missing_figures | rate
-    reason: str
-    feasible: Literal[False] = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 EstimateOutcome = Estimate | Infeasible
@@ -116,15 +112,19 @@ def estimate(
     price_fen_per_accel_hour: int | None = None,
     currency: str = "CNY",
     max_count: int | None = None,
+    interconnect: Interconnect | None = None,
 ) -> EstimateOutcome:
     """Estimate ``workload`` on ``accelerator`` with the utilisation ``model``.
 
     ``count`` None picks the smallest count that fits (or, for a target rate, that keeps up).
-    ``max_count`` caps it, e.g. at an offer's size. Catalog lookup by name and the model fitted
-    on the shipped runs live in ``suanli.services.estimates``.
+    ``max_count`` caps it, e.g. at an offer's size. ``interconnect`` overrides the chip's default
+    (``interconnect.default_for``), e.g. for a rack-scale system. Catalog lookup by name and the
+    model fitted on the shipped runs live in ``suanli.services.estimates``.
     """
     workload.validate()
     check_terms(count=count, pue=pue, price=price_fen_per_accel_hour, currency=currency)
+    if interconnect is not None:
+        interconnect.validate()
     return estimate_checked(
         workload,
         accelerator,
@@ -134,6 +134,7 @@ def estimate(
         currency=currency,
         max_count=max_count,
         model=model,
+        interconnect=interconnect,
     )
 
 
@@ -180,17 +181,19 @@ def estimate_checked(
     currency: str,
     max_count: int | None,
     model: mfu.MfuModel,
+    interconnect: Interconnect | None = None,
 ) -> EstimateOutcome:
     """``estimate`` for input already validated: the per-offer path of a quote.
 
-    Everything but energy and cost depends only on (workload, chip, count, cap), so it is
-    memoised on the model: a quote over many offers of a few chip models computes each once.
+    Everything but energy and cost depends only on (workload, chip, count, cap, interconnect),
+    so it is memoised on the model: a quote over many offers of a few chip models computes each
+    once.
     """
     limit = min(max_count or MAX_COUNT, MAX_COUNT)
-    key = (w, acc.id, count, limit)
+    key = (w, acc.id, count, limit, interconnect)
     core = model.memo.get(key)
     if core is None:
-        core = _estimate_core(w, acc, count, limit, model)
+        core = _estimate_core(w, acc, count, limit, model, interconnect)
         if len(model.memo) > 4096:
             model.memo.clear()
         model.memo[key] = core
@@ -200,7 +203,12 @@ def estimate_checked(
 
 
 def _estimate_core(
-    w: Workload, acc: Accelerator, count: int | None, limit: int, model: mfu.MfuModel
+    w: Workload,
+    acc: Accelerator,
+    count: int | None,
+    limit: int,
+    model: mfu.MfuModel,
+    interconnect: Interconnect | None,
 ) -> EstimateOutcome:
     """The estimate at PUE 1 and without a price."""
     chosen = choose_precision(w, acc)
@@ -219,22 +227,23 @@ def _estimate_core(
     notes = [fallback_note] if fallback_note else []
     if w.is_training:
         used = count or mem.min_count
-        util = model.predict(acc, w.active_b, used, precision)
+        pred = model.predict(mfu.case_for(w, acc, used, precision, interconnect))
         total_flops = flops.training_flops(w)
-        accel_hours = total_flops / (peak * 1e12 * util.value) / 3600
+        accel_hours = pred.hours
         wall_hours = accel_hours / used
+        lo, hi = pred.band()
+        notes.extend(_training_notes(w, pred, used, wall_hours, precision))
+        warnings = list(pred.warnings)
     else:
-        served = _serve(w, acc, mem, count, limit, peak, precision, model)
+        served = serve(w, acc, mem, count, limit, peak, precision, model)
         if isinstance(served, Infeasible):
             return served
-        used, util, wall_hours = served
+        used, wall_hours, (lo, hi), serve_notes, warnings = served
         total_flops = flops.inference_flops(w).total
         accel_hours = wall_hours * used
-        notes.append("prefill and decode compute use the training utilisation model")
-        if not w.shape()[2]:
-            notes.append("layer shape guessed from the parameter count for the KV cache")
-    lo, hi = util.band()
-    notes.extend(_notes(w, acc, util, precision))
+        notes.extend(serve_notes)
+    if acc.confidence != "solid":
+        notes.append(f"catalog confidence for {acc.id} is {acc.confidence}: band widened")
     kwh = None
     if acc.tdp_w is None:
         notes.append(f"no TDP in the catalog for {acc.id}: energy unknown")
@@ -244,7 +253,7 @@ def _estimate_core(
         accelerator_id=acc.id,
         kind=w.kind,
         flops=total_flops,
-        utilization=util.value,
+        utilization=total_flops / (peak * 1e12 * accel_hours * 3600),
         accelerator_hours=accel_hours,
         accelerator_hours_p10=accel_hours * lo,
         accelerator_hours_p90=accel_hours * hi,
@@ -256,6 +265,7 @@ def _estimate_core(
         peak_tflops=peak,
         memory_per_accel_gb=mem.per_chip_gb(used),
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
@@ -282,62 +292,30 @@ def _check_fit(
     return None
 
 
-def _serve(
-    w: Workload,
-    acc: Accelerator,
-    mem: MemoryPlan,
-    count: int | None,
-    limit: int,
-    peak: float,
-    precision: Precision,
-    model: mfu.MfuModel,
-) -> tuple[int, mfu.Utilization, float] | Infeasible:
-    bandwidth = acc.bandwidth_tbps
-    if bandwidth is None:
-        return Infeasible(acc.id, "missing_figures", f"the catalog has no bandwidth for {acc.id}")
-    assert mem.min_count is not None
-
-    def hours(n: int) -> tuple[mfu.Utilization, float]:
-        util = model.predict(acc, w.active_b, n, precision)
-        wall = serve_wall_hours(
-            w, mem, n, peak_tflops=peak, bandwidth_tbps=bandwidth, util=util.value
-        )
-        return util, wall
-
-    if count is not None or w.target_tokens_per_s is None:
-        n = count or mem.min_count
-        util, wall = hours(n)
-        return n, util, wall
-    # A target rate: the fewest chips that finish the duration's requests within the duration.
-    n = mem.min_count
-    while hours(n)[1] > w.duration_h:
-        if n >= limit:
-            return Infeasible(acc.id, "rate", f"{limit} × {acc.model} cannot keep up the rate")
-        n = min(limit, n * 2)
-    low = max(mem.min_count, n // 2)
-    while low < n:
-        mid = (low + n) // 2
-        if hours(mid)[1] <= w.duration_h:
-            n = mid
-        else:
-            low = mid + 1
-    util, _ = hours(n)
-    return n, util, w.duration_h
-
-
-def _notes(w: Workload, acc: Accelerator, util: mfu.Utilization, precision: Precision) -> list[str]:
-    notes = []
-    if not util.has_runs:
-        notes.append(
-            f"no published runs for the {util.family} family: utilisation is the pooled prior, "
-            "band widened"
-        )
-    if acc.confidence != "solid":
-        notes.append(f"catalog confidence for {acc.id} is {acc.confidence}: band widened")
+def _training_notes(
+    w: Workload, pred: mfu.Prediction, count: int, wall_hours: float, precision: Precision
+) -> list[str]:
+    t = pred.terms
+    lay = t.layout
+    notes = [
+        f"kernel utilisation {pred.kernel_util:.1%} of the bf16 peak ({pred.family})",
+        f"layout TP {lay.tensor} × PP {lay.pipeline} × DP {lay.data}"
+        + (f", EP {lay.expert}" if w.is_moe else "")
+        + f"; communication {t.comm_ratio:.2f}× compute per step (data {t.dp_ratio:.2f}, "
+        f"tensor {t.tp_ratio:.2f}, experts {t.ep_ratio:.2f})",
+        f"includes {pred.failure_overhead:.1%} for interruptions "
+        f"(~{scale.expected_interruptions(count, wall_hours):.0f} expected on {count} chips); "
+        "excludes evaluation, ablations and stages not in the token count",
+    ]
+    if not w.shape()[2]:
+        notes.append("layer shape guessed from the parameter count for the attention term")
+    if pred.terms.imbalance:
+        notes.append(f"MoE load imbalance adds {pred.terms.imbalance:.1%} to each step")
     if precision == "fp8":
-        notes.append(f"fp8 utilisation assumed {mfu.FP8_UTIL_FACTOR} of the bf16 level")
-    if w.is_training and w.layers is not None:
-        notes.append("includes the attention term 12·L·d·s per token")
+        notes.append(
+            f"fp8: {flops.training_breakdown(w).fp8_share:.0%} of FLOPs in FP8 GEMMs at "
+            f"{scale.FP8_GEMM_EFFICIENCY} of the bf16 GEMM efficiency; the rest in bf16"
+        )
     if w.active_params_b is not None:
         notes.append("MoE: FLOPs from active parameters, memory from total parameters")
     return notes
@@ -349,15 +327,16 @@ def relative_speed(
     model: mfu.MfuModel,
     precision: Precision = "bf16",
 ) -> float:
-    """Effective training throughput of ``accelerator`` over ``reference``."""
-    rates = []
+    """Effective training throughput of ``accelerator`` over ``reference`` (a 7B model
+    pre-trained on 64 chips, each on its default interconnect)."""
+    hours = []
     for acc in (reference, accelerator):
-        peak = acc.peak_tflops(precision)
-        if peak is None or precision not in acc.precisions:
+        if acc.peak_tflops(precision) is None or precision not in acc.precisions:
             raise ValidationError("precision", f"{acc.id} has no {precision} peak in the catalog")
-        util = model.predict(acc, REFERENCE_PARAMS_B, REFERENCE_COUNT, precision)
-        rates.append(peak * util.value)
-    return rates[1] / rates[0]
+        if acc.peak_tflops("bf16") is None:
+            raise ValidationError("precision", f"{acc.id} has no bf16 peak in the catalog")
+        hours.append(model.predict(mfu.case_for(REFERENCE, acc, REFERENCE_COUNT, precision)).hours)
+    return hours[0] / hours[1]
 
 
 def hours_for(flops_total: float, peak_tflops: float, util: float) -> float:

@@ -17,7 +17,9 @@ from suanli.estimate.workload import Workload
 GB = 1e9
 USABLE_FRACTION = 0.9  # runtime context, allocator fragmentation
 MAX_COUNT = 65_536
-MAX_DECODE_BATCH = 256
+# Sequences one engine keeps in flight: the KV cache's room decides below it. TensorRT-LLM's
+# H200 table runs batches up to 1024 on one GPU (docs/source/blogs/H200launch.md).
+MAX_DECODE_BATCH = 2048
 BYTES_PER_VALUE: dict[Precision, int] = {
     "fp32": 4,
     "tf32": 4,
@@ -65,10 +67,14 @@ class MemoryPlan:
         return (self.sharded_bytes / count + self.per_chip_bytes) / GB
 
 
+HEAD_DIM = 128  # LLaMA, Qwen, DeepSeek dense models: heads of 128 values
+
+
 def kv_bytes_per_token(w: Workload) -> float:
     layers, hidden, _ = w.shape()
-    # Keys and values per layer; no grouped-query attention assumed, so an upper bound.
-    return 2.0 * layers * hidden * BYTES_PER_VALUE[_kv_precision(w.precision)]
+    # Keys and values per layer: all heads unless the caller gives grouped-query KV heads.
+    width = hidden if w.kv_heads is None else min(hidden, w.kv_heads * HEAD_DIM)
+    return 2.0 * layers * width * BYTES_PER_VALUE[_kv_precision(w.precision)]
 
 
 def _kv_precision(precision: Precision) -> Precision:

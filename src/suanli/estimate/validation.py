@@ -1,37 +1,55 @@
-"""Leave-one-out validation of the utilisation model against published training runs.
+"""Validation of the training estimate against published runs, two ways that cannot flatter it.
 
-Each reported-hours run is predicted by a model fitted on all the *other* reported-hours runs.
-Runs with derived, upper-bound or estimated hours are predicted by the full model and reported
-beside, never fitted. A run with no published chip count is predicted at the count that its own
-*predicted* hours imply over ``IMPUTED_WALL_DAYS`` (the published hours are not peeked at).
+- leave-one-out: each fitted run is predicted by a model fitted on all the *other* fitted runs;
+- leave-one-family-out: every run of one organisation is held out at once and predicted by a
+  model fitted on the other organisations' runs only (a new team's stack, data and batch).
+
+The fit, overlap share and band included, happens inside each fold. A run with no published
+chip count is predicted at the count its own *predicted* hours imply over ``IMPUTED_WALL_DAYS``
+(the published hours are not peeked at). Upper-bound runs are predicted by the full model and
+shown beside, never fitted. Coverage is the share of held-out runs whose published hours fall
+inside the predicted p10–p90 band.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from suanli.estimate import mfu
-from suanli.estimate.calibration import Run
+from suanli.estimate.calibration import IMPUTED_WALL_DAYS, Run, fit
 
 
 @dataclass(frozen=True, slots=True)
 class RunCheck:
     run: Run
     predicted_hours: float
-    utilization: float
-    fitted: bool  # True: a leave-one-out prediction of a reported-hours run
+    utilization: float  # model FLOPs over the bf16 peak for the predicted hours
+    fitted: bool  # True: a held-out prediction of a fitted run
+    p10_hours: float = 0.0
+    p90_hours: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     @property
     def ape(self) -> float:
         return abs(self.predicted_hours / self.run.accel_hours - 1)
 
+    @property
+    def error(self) -> float:
+        return self.predicted_hours / self.run.accel_hours - 1
+
+    @property
+    def covered(self) -> bool:
+        return self.p10_hours <= self.run.accel_hours <= self.p90_hours
+
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    fitted: list[RunCheck]
+    fitted: list[RunCheck]  # leave-one-out
+    by_family: list[RunCheck]  # leave-one-family-out
     compared: list[RunCheck]
     excluded: list[Run]
 
@@ -39,34 +57,60 @@ class ValidationReport:
     def mdape(self) -> float:
         return statistics.median(c.ape for c in self.fitted)
 
+    @property
+    def family_mdape(self) -> float:
+        return statistics.median(c.ape for c in self.by_family)
 
-def predict_run(model: mfu.MfuModel, run: Run) -> tuple[float, float]:
-    """(accelerator-hours, utilisation) the model predicts for a published run."""
+    @property
+    def coverage(self) -> float:
+        return sum(c.covered for c in self.fitted) / len(self.fitted)
+
+    @property
+    def family_coverage(self) -> float:
+        return sum(c.covered for c in self.by_family) / len(self.by_family)
+
+    def kinds(self) -> dict[str, int]:
+        counts = Counter(c.run.hours_kind for c in self.fitted + self.compared)
+        counts["excluded"] = len(self.excluded)
+        return dict(counts)
+
+
+def predict_run(model: mfu.MfuModel, run: Run) -> tuple[float, mfu.Prediction]:
+    """(accelerator-hours, prediction) the model gives for a published run."""
+    count = run.count if run.count is not None else 1024
+    pred = model.predict(run.case(count))
+    for _ in range(0 if run.count is not None else 8):  # fixed point for unknown counts
+        count = max(1, round(pred.hours / (IMPUTED_WALL_DAYS * 24)))
+        pred = model.predict(run.case(count))
+    return pred.hours, pred
+
+
+def _check(model: mfu.MfuModel, run: Run, fitted: bool) -> RunCheck:
+    hours, pred = predict_run(model, run)
+    lo, hi = pred.band()
     assert run.accelerator is not None
-    peak = run.accelerator.peak_tflops("bf16")
-    assert peak is not None
-    count = float(run.count) if run.count is not None else 1024.0
-    for _ in range(1 if run.count is not None else 6):  # fixed point for unknown counts
-        util = model.predict(run.accelerator, run.active_b, max(1, round(count)), "bf16").value
-        hours = run.flops / (peak * 1e12 * util) / 3600
-        if run.count is None:
-            count = max(1.0, hours / (mfu.IMPUTED_WALL_DAYS * 24))
-    return hours, util
+    peak = run.accelerator.peak_tflops("bf16") or 1.0
+    flops = run.case(1).flops.total
+    util = flops / (peak * 1e12 * hours * 3600)
+    return RunCheck(run, hours, util, fitted, hours * lo, hours * hi, pred.warnings)
+
+
+def _held_out(runs: Sequence[Run], group: Callable[[Run], str]) -> list[RunCheck]:
+    fittable = [r for r in runs if r.fittable]
+    checks: list[RunCheck] = []
+    for key in dict.fromkeys(group(r) for r in fittable):
+        train = [r for r in fittable if group(r) != key]
+        model = fit(train)
+        checks.extend(_check(model, r, True) for r in fittable if group(r) == key)
+    order = {id(r): i for i, r in enumerate(fittable)}
+    return sorted(checks, key=lambda c: order[id(c.run)])
 
 
 def leave_one_out(runs: Sequence[Run]) -> ValidationReport:
-    fittable = [r for r in runs if r.fittable]
-    fitted = []
-    for i, run in enumerate(fittable):
-        model = mfu.fit(fittable[:i] + fittable[i + 1 :], with_sigma=False)
-        hours, util = predict_run(model, run)
-        fitted.append(RunCheck(run, hours, util, True))
-    full = mfu.fit(fittable, with_sigma=False)
-    compared = []
-    for run in runs:
-        if not run.fittable and not run.excluded:
-            hours, util = predict_run(full, run)
-            compared.append(RunCheck(run, hours, util, False))
+    fitted = _held_out(runs, lambda r: f"{r.model}|{r.hardware}")
+    by_family = _held_out(runs, lambda r: r.org)
+    full = fit([r for r in runs if r.fittable])
+    compared = [_check(full, r, False) for r in runs if not r.fittable and not r.excluded]
     excluded = [r for r in runs if r.excluded]
-    assert all(math.isfinite(c.predicted_hours) for c in fitted)
-    return ValidationReport(fitted, compared, excluded)
+    assert all(math.isfinite(c.predicted_hours) for c in fitted + by_family)
+    return ValidationReport(fitted, by_family, compared, excluded)

@@ -12,12 +12,17 @@ from suanli.errors import ValidationError
 Kind = Literal["pretrain", "finetune", "lora", "inference"]
 KINDS: tuple[Kind, ...] = ("pretrain", "finetune", "lora", "inference")
 Optimizer = Literal["adam", "adamw", "lion", "sgd", "adafactor"]
+Recompute = Literal["none", "selective", "full"]
+RECOMPUTES: tuple[Recompute, ...] = ("none", "selective", "full")
 OPTIMIZERS: tuple[Optimizer, ...] = ("adam", "adamw", "lion", "sgd", "adafactor")
 TRAINING_KINDS = frozenset({"pretrain", "finetune", "lora"})
 # Width/depth ratio of common dense decoders (LLaMA-7B 4096/32, 70B 8192/80): used to guess the
 # layer shape when the caller gives none, for activations and the KV cache only.
 DEFAULT_ASPECT = 128
 DEFAULT_TOKENS_OUT = 512
+# Tokens per optimizer step when the caller gives none: LLaMA, Llama 2, BLOOM and StarCoder all
+# trained with about 4M tokens per step (arXiv 2302.13971, 2307.09288, 2211.05100, 2305.06161).
+DEFAULT_BATCH_TOKENS = 4_000_000
 # Far past any real workload, and small enough that products of such figures (FLOPs, hours,
 # chips) stay finite floats: past it, params_b=1e300 overflowed to infinity and then to a 500.
 MAX_FIGURE = 1e12
@@ -37,6 +42,15 @@ class Workload:
     allow_precision_fallback: bool = False
     optimizer: Optimizer = "adam"
     lora_rank: int = 16
+    # Optional detail for the FLOPs and scale terms; None means "not stated" and a default.
+    vocab: int | None = None  # with untied embeddings the input table does no matmul
+    tied_embeddings: bool = False
+    recompute: Recompute = "none"  # activation recomputation: extra forward work
+    experts: int | None = None  # MoE: routed experts per layer
+    experts_active: int | None = None  # MoE: routed experts per token (top-k)
+    expert_parallel: int | None = None  # MoE: chips one layer's experts are spread over
+    global_batch_tokens: int | None = None
+    kv_heads: int | None = None  # grouped-query attention: key/value heads (of hidden/128)
     # Inference: a batch of requests, or a sustained output rate over a duration.
     requests: int = 0
     tokens_in: int = 0
@@ -49,6 +63,16 @@ class Workload:
         return self.active_params_b if self.active_params_b is not None else self.params_b
 
     @property
+    def is_moe(self) -> bool:
+        return self.experts is not None or (
+            self.active_params_b is not None and self.active_params_b < self.params_b
+        )
+
+    @property
+    def batch_tokens(self) -> int:
+        return self.global_batch_tokens or DEFAULT_BATCH_TOKENS
+
+    @property
     def is_training(self) -> bool:
         return self.kind in TRAINING_KINDS
 
@@ -56,8 +80,10 @@ class Workload:
         """(layers, hidden, given): the caller's shape, or one guessed from the parameter count."""
         if self.layers is not None and self.hidden is not None:
             return self.layers, self.hidden, True
-        # params ≈ 12·L·d² with d = 128·L  ⇒  L = (params / (12·128²))^(1/3)
-        layers = max(2, round((self.params_b * 1e9 / (12 * DEFAULT_ASPECT**2)) ** (1 / 3)))
+        # params ≈ 12·L·d² with d = 128·L  ⇒  L = (params / (12·128²))^(1/3). For MoE the
+        # backbone is that of a dense model of the *active* size (DeepSeek-V3, 37B active:
+        # 58 × 7424 guessed, 61 × 7168 published; Llama 4 Maverick, 17B: 47 × 6016 vs 48 × 5120).
+        layers = max(2, round((self.active_b * 1e9 / (12 * DEFAULT_ASPECT**2)) ** (1 / 3)))
         return layers, layers * DEFAULT_ASPECT, False
 
     @property
@@ -87,6 +113,7 @@ class Workload:
         _positive_int("seq_len", self.seq_len)
         _positive_int("micro_batch_seqs", self.micro_batch_seqs)
         _positive_int("lora_rank", self.lora_rank)
+        self._validate_detail()
         if (self.layers is None) != (self.hidden is None):
             raise ValidationError(
                 "layers" if self.layers is None else "hidden", "give both or neither"
@@ -103,6 +130,25 @@ class Workload:
         else:
             self._validate_inference()
         return self
+
+    def _validate_detail(self) -> None:
+        names = ("vocab", "experts", "experts_active", "expert_parallel", "global_batch_tokens")
+        for name in (*names, "kv_heads"):
+            value = getattr(self, name)
+            if value is not None:
+                _positive_int(name, value)
+                if value > MAX_FIGURE:
+                    raise ValidationError(name, f"must be at most {MAX_FIGURE:g}, got {value}")
+        if self.recompute not in RECOMPUTES:
+            raise ValidationError("recompute", f"must be one of {', '.join(RECOMPUTES)}")
+        if not isinstance(self.tied_embeddings, bool):
+            raise ValidationError("tied_embeddings", "must be true or false")
+        if self.experts is not None and (self.experts_active or 1) > self.experts:
+            raise ValidationError("experts_active", "must not exceed experts")
+        if self.vocab is not None:
+            layers, hidden, _ = self.shape()
+            if self.vocab * hidden >= self.active_b * 1e9:
+                raise ValidationError("vocab", "vocab × hidden must be below the parameter count")
 
     def _validate_inference(self) -> None:
         for name in ("requests", "tokens_in", "tokens_out"):

@@ -16,7 +16,8 @@ from suanli.domain.registry import Offer, Site
 from suanli.errors import NotFoundError, ValidationError
 from suanli.estimate import api, mfu
 from suanli.estimate.api import EstimateOutcome, check_terms, estimate_checked
-from suanli.estimate.calibration import load_runs
+from suanli.estimate.calibration import fit, load_runs
+from suanli.estimate.interconnect import Interconnect
 from suanli.estimate.workload import Workload
 from suanli.paths import data_dir
 from suanli.services.catalog import get_accelerator, load_catalog
@@ -37,7 +38,7 @@ class OfferEstimate:
 @lru_cache(maxsize=1)
 def default_model() -> mfu.MfuModel:
     """The utilisation model fitted on the shipped calibration runs, once per process."""
-    return mfu.fit(load_runs(data_dir() / "training-runs.csv", load_catalog()))
+    return fit(load_runs(data_dir() / "training-runs.csv", load_catalog()))
 
 
 def resolve(accelerator: Accelerator | str) -> Accelerator:
@@ -55,8 +56,10 @@ def estimate(
     currency: str = "CNY",
     max_count: int | None = None,
     model: mfu.MfuModel | None = None,
+    interconnect: Interconnect | None = None,
 ) -> EstimateOutcome:
-    """``suanli.estimate.api.estimate`` by accelerator name, with the shipped utilisation model."""
+    """``suanli.estimate.api.estimate`` by accelerator name, with the shipped utilisation model;
+    ``interconnect`` overrides the chip's default network (a rack-scale system, say)."""
     return api.estimate(
         workload,
         resolve(accelerator),
@@ -66,6 +69,7 @@ def estimate(
         price_fen_per_accel_hour=price_fen_per_accel_hour,
         currency=currency,
         max_count=max_count,
+        interconnect=interconnect,
     )
 
 
