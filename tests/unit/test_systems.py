@@ -156,3 +156,14 @@ def test_system_must_name_a_catalog_chip(chips: Catalog) -> None:
     with pytest.raises(ValidationError) as exc:
         SystemCatalog([parse_system(clash, 1)], chips)
     assert "aliases" in str(exc.value)
+
+
+def test_a_system_gives_the_estimator_its_own_domain_and_bandwidths() -> None:
+    from suanli.services.catalog import find_hardware
+    from suanli.services.compare import system_interconnect
+
+    cm384 = find_hardware("cloudmatrix-384")
+    net = system_interconnect(cm384)  # type: ignore[arg-type]
+    assert net is not None and net.scale_up_domain_chips == 384
+    # 392 GB/s and 50 GB/s each way in the catalog; the estimator takes gigabits.
+    assert (net.scale_up_gbps_per_chip, net.scale_out_gbps_per_chip) == (392 * 8, 50 * 8)

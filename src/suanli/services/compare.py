@@ -18,6 +18,7 @@ from suanli.domain.systems import System
 from suanli.errors import NotFoundError
 from suanli.estimate.api import Estimate, EstimateOutcome, Infeasible
 from suanli.estimate.energy import LOAD_FACTOR
+from suanli.estimate.interconnect import Interconnect
 from suanli.estimate.workload import Workload
 from suanli.services import estimates
 from suanli.services.catalog import find_hardware, load_catalog
@@ -114,6 +115,18 @@ def _system_price(system: System) -> tuple[int | None, str]:
     )
 
 
+def system_interconnect(system: System) -> Interconnect | None:
+    """The system's own network for the estimator: its scale-up domain (384 chips in one
+    CloudMatrix domain vs 8 in an HGX node changes what tensor and expert parallelism cost).
+    The catalog gives gigabytes per second each way; the estimator takes gigabits (× 8).
+    None (the chip's default) when the system lacks a bandwidth figure."""
+    figures = system.interconnect()
+    up, out = figures.scale_up_gbps_per_chip, figures.scale_out_gbps_per_chip
+    if up is None or out is None:
+        return None
+    return Interconnect(figures.scale_up_domain_chips, up * 8, out * 8)
+
+
 def side(name: str, workload: Workload, *, price_fen: int | None = None, pue: float = 1.0) -> Side:
     """Estimate ``workload`` on the chip or system ``name``; ``price_fen`` per chip-hour."""
     found = resolve(name)
@@ -129,7 +142,8 @@ def side(name: str, workload: Workload, *, price_fen: int | None = None, pue: fl
         return Side(name, label, found, None, None, outcome, kwh, basis, price_fen, price_basis)
     chip = load_catalog().get(found.chip_id)
     n = _system_count(workload, found, chip)
-    outcome = estimates.estimate(workload, chip, count=n * found.chips, pue=pue)
+    outcome = estimates.estimate(workload, chip, count=n * found.chips, pue=pue,
+                                 interconnect=system_interconnect(found))  # fmt: skip
     kwh, basis = None, "no estimate"
     if isinstance(outcome, Estimate):
         kwh, basis = _system_energy(workload, found, outcome, n, pue)
