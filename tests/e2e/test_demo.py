@@ -8,9 +8,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+
+from suanli.store.db import make_engine
+from tests.reconcile_support import mismatches
 
 SUANLI = [sys.executable, "-m", "suanli.cli"]
 
@@ -47,6 +51,12 @@ def test_demo_tour_then_serve(tmp_path: Path) -> None:
     actions = {json.loads(line)["action"] for line in exported.stdout.splitlines()}
     assert {"application.review", "claim.review", "run.complete", "ledger.post"} <= actions
     assert "write" not in actions  # every change the tour made says what it was
+    # Each program's statement lists exactly what its vouchers paid, and nothing else.
+    engine = make_engine(env["SUANLI_DATABASE_URL"])
+    try:
+        assert mismatches(engine, datetime.now(UTC).strftime("%Y-%m")) == []
+    finally:
+        engine.dispose()
     server = subprocess.Popen(
         [*SUANLI, "serve", "--port", str(port)],
         env=env,

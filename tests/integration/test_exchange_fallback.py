@@ -125,8 +125,11 @@ def test_fallback_skips_a_full_offer_and_the_wallet_pays_where_the_program_refus
     with UnitOfWork(engine, read_only=True) as uow:
         month = datetime.now(UTC).strftime("%Y-%m")
         lines = statements.statement(uow, SYSTEM, month, program="hangzhou-2025")["lines"]
-    assert [x["run_id"] for x in lines] == ["r-1-a1", "r-1-a2"]
-    assert lines[0]["voucher_note"] == "" and "not accredited" in lines[1]["voucher_note"]
+        mine = statements.statement(uow, SYSTEM, month, tenant=TENANT)["lines"]
+    # The program's statement lists only what it paid; the tenant's says why it paid nothing.
+    assert [x["run_id"] for x in lines] == ["r-1-a1"] and lines[0]["voucher_fen"] > 0
+    assert [x["run_id"] for x in mine] == ["r-1-a1", "r-1-a2"]
+    assert mine[0]["voucher_note"] == "" and "not accredited" in mine[1]["voucher_note"]
     _clean(engine)
 
 
