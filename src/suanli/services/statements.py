@@ -122,14 +122,14 @@ def _metered_s(uow: UnitOfWork, run_id: str) -> float:
 def _payment_line(uow: UnitOfWork, t: Transfer, program_id: str, voucher_id: str) -> dict[str, Any]:
     at = t.created_at.astimezone(UTC).isoformat(timespec="seconds")
     line: dict[str, Any] = {c: None for c in COLUMNS}
-    line.update(program_id=program_id, voucher_id=voucher_id, transfer_id=t.id,
+    line |= dict(program_id=program_id, voucher_id=voucher_id, transfer_id=t.id,
                 voucher_fen=t.amount_minor, finished_at=at, currency=t.currency,
                 provider_id=t.credit_account_id.removeprefix("receivable:"), run_id="",
                 voucher_note=t.memo, billed_fen=t.amount_minor, wallet_fen=0)  # fmt: skip
     run_id = t.id.split(":")[1] if t.id.startswith("run:") else None
     run = runs_repo.get(uow.conn, run_id) if run_id else None
     if run is not None:
-        line.update(run_id=run.id, request_id=run.request_id, attempt=run.attempt,
+        line |= dict(run_id=run.id, request_id=run.request_id, attempt=run.attempt,
                     tenant_id=run.tenant_id, site_id=run.site_id, offer_id=run.offer_id,
                     accelerator_id=run.accelerator_id,
                     exit_class=None if run.exit_class is None else run.exit_class.value,
