@@ -20,7 +20,7 @@ def mismatches(engine: Engine, month: str) -> list[str]:
         listed = {v.id for v in vouchers.vouchers_for(uow, SYSTEM, None, None)}
         programs = {v.program_id for v in vouchers_repo.list_all(uow.conn, Voucher)}
         for program in sorted(programs):
-            shown = statements.statement(uow, SYSTEM, month, program=program)
+            shown = statements.statement(uow, SYSTEM, month, program=program).to_dict()
             paid = sum(
                 ledger.get_account(uow, v.account_id).posted_debits
                 for v in vouchers_repo.list_all(uow.conn, Voucher, program_id=program)

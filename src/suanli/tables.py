@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
 
 from suanli.domain.money import Money
 from suanli.domain.quotes import Quote
+from suanli.domain.statements import Statement
 
 
 def _money_text(fen: int, currency: str) -> str:
@@ -31,20 +30,21 @@ def print_quote(q: Quote, top: int = 10, out: Console | None = None) -> None:
     (out or Console()).print(table)
 
 
-def print_statement(result: dict[str, Any], console_: Console | None = None) -> None:
-    table = Table(title=f"Statement {result['party']} {result['month']}")
+def print_statement(result: Statement, console_: Console | None = None) -> None:
+    table = Table(title=f"Statement {result.party} {result.month}")
     for col in ("run", "accelerator", "exit", "accel-s", "billed", "voucher", "wallet"):
         table.add_column(col)
-    for line in result["lines"]:
+    for line in result.lines:
         table.add_row(
-            line["run_id"],
-            line["accelerator_id"],
-            line["exit_class"],
-            f"{line['accelerator_seconds']:.1f}",
-            *(str(Money(line[k], line["currency"])) for k in _MONEY),
+            line.run_id or f"spend {line.transfer_id}",
+            line.accelerator_id,
+            line.exit_class,
+            f"{line.accelerator_seconds:.1f}",
+            *(str(Money(getattr(line, k), line.currency)) for k in _MONEY),
         )
-    currency = result["lines"][0]["currency"] if result["lines"] else "CNY"
-    table.add_row("total", "", "", "", *(str(Money(result["totals"][k], currency)) for k in _MONEY))
+    currency = result.lines[0].currency if result.lines else "CNY"
+    totals = result.totals
+    table.add_row("total", "", "", "", *(str(Money(totals[k], currency)) for k in _MONEY))
     (console_ or Console()).print(table)
 
 

@@ -103,7 +103,7 @@ def test_fallback_to_foreign_is_held_and_settled_at_the_programs_foreign_rate(wo
         assert run["wallet_fen"] == run["billed_fen"] - run["voucher_fen"]
     with UnitOfWork(engine, read_only=True) as uow:
         month = datetime.now(UTC).strftime("%Y-%m")
-        lines = statements.statement(uow, SYSTEM, month, tenant=TENANT)["lines"]
+        lines = statements.statement(uow, SYSTEM, month, tenant=TENANT).to_dict()["lines"]
     assert [(x["run_id"], x["voucher_fen"]) for x in lines] == [
         ("r-1-a1", a1["voucher_fen"]), ("r-1-a2", a2["voucher_fen"])]  # fmt: skip
     _clean(engine)
@@ -124,8 +124,8 @@ def test_fallback_skips_a_full_offer_and_the_wallet_pays_where_the_program_refus
     assert done["voucher_fen"] == 0 and done["wallet_fen"] == done["billed_fen"] > 0
     with UnitOfWork(engine, read_only=True) as uow:
         month = datetime.now(UTC).strftime("%Y-%m")
-        lines = statements.statement(uow, SYSTEM, month, program="hangzhou-2025")["lines"]
-        mine = statements.statement(uow, SYSTEM, month, tenant=TENANT)["lines"]
+        lines = statements.statement(uow, SYSTEM, month, program="hangzhou-2025").to_dict()["lines"]
+        mine = statements.statement(uow, SYSTEM, month, tenant=TENANT).to_dict()["lines"]
     # The program's statement lists only what it paid; the tenant's says why it paid nothing.
     assert [x["run_id"] for x in lines] == ["r-1-a1"] and lines[0]["voucher_fen"] > 0
     assert [x["run_id"] for x in mine] == ["r-1-a1", "r-1-a2"]

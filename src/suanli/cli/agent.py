@@ -97,7 +97,7 @@ def statement(
     if as_csv:
         typer.echo(to_csv(result), nl=False)
     elif as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
         print_statement(result)
 

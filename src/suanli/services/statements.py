@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
+from suanli.domain.runs import Run
+from suanli.domain.statements import COLUMNS, Statement, StatementLine
 from suanli.domain.vouchers import Voucher
 from suanli.errors import PermissionDenied, ValidationError
 from suanli.ledger.model import Transfer, TransferKind, TransferStatus
@@ -20,13 +22,6 @@ from suanli.services import ledger
 from suanli.store.repositories import runs as runs_repo
 from suanli.store.repositories import vouchers as vouchers_repo
 from suanli.store.uow import UnitOfWork
-
-COLUMNS = (
-    "run_id", "request_id", "attempt", "tenant_id", "provider_id", "site_id", "offer_id",
-    "accelerator_id", "exit_class", "finished_at", "accelerator_seconds",
-    "price_fen_per_accel_hour", "currency", "billed_fen", "voucher_fen", "wallet_fen",
-    "program_id", "voucher_note", "voucher_id", "transfer_id",
-)  # fmt: skip
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -46,7 +41,7 @@ def statement(
     tenant: str | None = None,
     provider: str | None = None,
     program: str | None = None,
-) -> dict[str, Any]:
+) -> Statement:
     if sum(x is not None for x in (tenant, provider, program)) != 1:
         raise ValidationError("party", "give exactly one of tenant, provider or program")
     party = tenant or provider or program or ""
@@ -62,35 +57,44 @@ def statement(
         lines = program_lines(uow, program, start, end)
     else:
         lines = _run_lines(uow, start, end, tenant_id=tenant, provider_id=provider)
-    money = ("billed_fen", "voucher_fen", "wallet_fen")
-    totals = {k: sum(int(x[k] or 0) for x in lines) for k in money}
-    return {"party": party, "month": month, "lines": lines, "totals": totals}
+    return Statement(party, month, tuple(lines))
 
 
 def _run_lines(
     uow: UnitOfWork, start: datetime, end: datetime, **party: str | None
-) -> list[dict[str, Any]]:
+) -> list[StatementLine]:
     """A tenant's or a provider's runs settled in the month, one line per run."""
     lines = []
     for row in runs_repo.settled_between(uow.conn, start, end, **party):
-        m = row._mapping
-        voucher = m["voucher"] or {}
-        program_id = voucher.get("program_id", "")
-        line = {c: m[c] for c in COLUMNS if c in m}
-        line["run_id"] = m["id"]
-        line["program_id"] = program_id
-        line["voucher_id"] = voucher.get("voucher_id", "")
-        line["transfer_id"] = ""
-        line["voucher_note"] = voucher.get("note", "")  # e.g. why it paid nothing on a fallback
-        line["accelerator_seconds"] = round(float(m["accelerator_seconds"]), 3)
-        line["finished_at"] = m["finished_at"].replace(tzinfo=UTC).isoformat(timespec="seconds")
-        lines.append(line)
+        run, metered_s = runs_repo.run_of(row), float(row._mapping["accelerator_seconds"])
+        lines.append(_run_line(run, metered_s, run.voucher_fen or 0, transfer_id=""))
     return lines
+
+
+def _run_line(run: Run, metered_s: float, voucher_fen: int, *, transfer_id: str) -> StatementLine:
+    voucher = run.voucher
+    assert run.finished_at is not None  # settled runs have ended
+    return StatementLine(
+        run_id=run.id, request_id=run.request_id, attempt=run.attempt, tenant_id=run.tenant_id,
+        provider_id=run.provider_id, site_id=run.site_id, offer_id=run.offer_id,
+        accelerator_id=run.accelerator_id,
+        exit_class="" if run.exit_class is None else run.exit_class.value,
+        finished_at=_iso(run.finished_at), accelerator_seconds=round(metered_s, 3),
+        price_fen_per_accel_hour=run.price_fen_per_accel_hour, currency=run.currency,
+        billed_fen=run.billed_fen or 0, voucher_fen=voucher_fen, wallet_fen=run.wallet_fen or 0,
+        program_id="" if voucher is None else voucher.program_id,
+        voucher_note="" if voucher is None else voucher.note,  # e.g. why a fallback paid nothing
+        voucher_id="" if voucher is None else voucher.voucher_id, transfer_id=transfer_id,
+    )  # fmt: skip
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def program_lines(
     uow: UnitOfWork, program_id: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
+) -> list[StatementLine]:
     """What a program paid in the month, read from the ledger: every posting from one of its
     vouchers to a provider, one line each (a run's settlement, or a direct spend), so the
     statement's total is the program's postings by construction and lists nothing it did not
@@ -102,7 +106,7 @@ def program_lines(
             if not is_payment(t, voucher.account_id):
                 continue
             lines.append(_payment_line(uow, t, program_id, voucher.id))
-    return sorted(lines, key=lambda x: (x["finished_at"], x["run_id"], x["transfer_id"]))
+    return sorted(lines, key=lambda x: (x.finished_at, x.run_id, x.transfer_id))
 
 
 def is_payment(t: Transfer, account_id: str) -> bool:
@@ -119,30 +123,26 @@ def _metered_s(uow: UnitOfWork, run_id: str) -> float:
     return round(sum(u.accelerator_seconds for u in runs_repo.usage(uow.conn, run_id)), 3)
 
 
-def _payment_line(uow: UnitOfWork, t: Transfer, program_id: str, voucher_id: str) -> dict[str, Any]:
-    at = t.created_at.astimezone(UTC).isoformat(timespec="seconds")
-    line: dict[str, Any] = {c: None for c in COLUMNS}
-    line |= dict(program_id=program_id, voucher_id=voucher_id, transfer_id=t.id,
-                voucher_fen=t.amount_minor, finished_at=at, currency=t.currency,
-                provider_id=t.credit_account_id.removeprefix("receivable:"), run_id="",
-                voucher_note=t.memo, billed_fen=t.amount_minor, wallet_fen=0)  # fmt: skip
+def _payment_line(uow: UnitOfWork, t: Transfer, program_id: str, voucher_id: str) -> StatementLine:
+    """One posting from a program's voucher: its run's line with this share, or a spend."""
     run_id = t.id.split(":")[1] if t.id.startswith("run:") else None
     run = runs_repo.get(uow.conn, run_id) if run_id else None
     if run is not None:
-        line |= dict(run_id=run.id, request_id=run.request_id, attempt=run.attempt,
-                    tenant_id=run.tenant_id, site_id=run.site_id, offer_id=run.offer_id,
-                    accelerator_id=run.accelerator_id,
-                    exit_class=None if run.exit_class is None else run.exit_class.value,
-                    price_fen_per_accel_hour=run.price_fen_per_accel_hour,
-                    billed_fen=run.billed_fen, wallet_fen=run.wallet_fen,
-                    voucher_note=run.voucher.note if run.voucher else "",
-                    accelerator_seconds=_metered_s(uow, run.id))  # fmt: skip
-    return line
+        line = _run_line(run, _metered_s(uow, run.id), t.amount_minor, transfer_id=t.id)
+        return replace(line, program_id=program_id, voucher_id=voucher_id)
+    return StatementLine(
+        run_id="", request_id="", attempt=None, tenant_id="", site_id="", offer_id="",
+        provider_id=t.credit_account_id.removeprefix("receivable:"), accelerator_id="",
+        exit_class="", finished_at=_iso(t.created_at), accelerator_seconds=0.0,
+        price_fen_per_accel_hour=None, currency=t.currency, billed_fen=t.amount_minor,
+        voucher_fen=t.amount_minor, wallet_fen=0, program_id=program_id, voucher_note=t.memo,
+        voucher_id=voucher_id, transfer_id=t.id,
+    )  # fmt: skip
 
 
-def to_csv(result: dict[str, Any]) -> str:
+def to_csv(result: Statement) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(result["lines"])
+    writer.writerows(x.to_dict() for x in result.lines)
     return out.getvalue()

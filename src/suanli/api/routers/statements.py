@@ -31,4 +31,4 @@ def monthly_statement(
     )
     if format == "csv":
         return PlainTextResponse(statements.to_csv(result), media_type="text/csv")
-    return result
+    return result.to_dict()
