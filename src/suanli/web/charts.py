@@ -83,10 +83,11 @@ class Chart:
                 "label": {"formatter": self.target_label},
             }
         option = {
-            "title": {"text": self.title, "textStyle": {"fontSize": 14}},
+            "aria": {"enabled": True},  # the figure's caption is the title
+            "animation": False,  # the numbers at once (and screenshots that show them)
             "tooltip": {"trigger": "axis"},
-            "legend": {"top": 24},
-            "grid": {"left": 8, "right": 40, "top": 56, "bottom": 8, "containLabel": True},
+            "legend": {"top": 0, "left": 0},
+            "grid": {"left": 8, "right": 48, "top": 32, "bottom": 8, "containLabel": True},
             "xAxis": {"type": "value", "name": self.unit},
             "yAxis": {"type": "category", "data": list(self.categories), "inverse": True},
             "series": series,
