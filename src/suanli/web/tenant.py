@@ -35,8 +35,9 @@ def _vouchers(ctx: Ctx) -> list[dict[str, Any]]:
     out = []
     for v in vouchers.vouchers_for(ctx.uow, who, org):
         balance = ledger.balance(ctx.uow, v.account_id)
-        out.append({"v": v, "available_fen": balance.available_minor,
-                    "pending_fen": balance.pending_minor})  # fmt: skip
+        # Held for running jobs: what is posted but not spendable (pending debits).
+        held = balance.posted_minor - balance.available_minor
+        out.append({"v": v, "available_fen": balance.available_minor, "pending_fen": held})
     return out
 
 
