@@ -1,4 +1,5 @@
-"""The FastAPI application: everything under /api/v1, OpenAPI at /docs, liveness at /healthz."""
+"""The FastAPI application: everything under /api/v1, OpenAPI at /docs, liveness at /healthz,
+and the web dashboard (``suanli.web``) at /, composed here."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from suanli.api.routers import (
 )
 from suanli.api.throttle import AuthThrottle
 from suanli.store.db import make_engine
+from suanli.web import mount as mount_web
 
 API_PREFIX = "/api/v1"
 DEFAULT_THREADS, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_TIMEOUT_S = 40, 1 << 20, 10.0
@@ -119,6 +121,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
     ):
         api.include_router(module.router)
     app.include_router(api)
+    mount_web(app)  # the dashboard's pages (left out of the OpenAPI) and static files
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -85,7 +85,7 @@ def serve(
         typer.Option(help="requests served at once, one database connection each (default 40)"),
     ] = None,
 ) -> None:
-    """Serve the REST API (/api/v1, OpenAPI at /docs)."""
+    """Serve the REST API (/api/v1, OpenAPI at /docs) and the web dashboard (/)."""
     import dataclasses as dc
 
     import uvicorn
