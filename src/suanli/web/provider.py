@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from suanli.domain.registry import Offer, Site
 from suanli.domain.roles import Principal, Role
+from suanli.domain.statements import Statement
 from suanli.errors import (
     CatalogError,
     ConflictError,
@@ -42,7 +43,7 @@ def _own(ctx: Ctx) -> tuple[list[Site], list[Offer]]:
     return sites, offers
 
 
-def _utilisation(ctx: Ctx, offers: list[Offer], statement: dict[str, Any] | None) -> Chart:
+def _utilisation(ctx: Ctx, offers: list[Offer], statement: Statement | None) -> Chart:
     who, _org_id = _org(ctx)
     now = datetime.now(UTC)
     until = now + WINDOW
@@ -51,10 +52,8 @@ def _utilisation(ctx: Ctx, offers: list[Offer], statement: dict[str, Any] | None
         hours = max(0.0, (min(r.end_at, until) - max(r.start_at, now)).total_seconds() / 3600)
         reserved[r.offer_id] = reserved.get(r.offer_id, 0.0) + r.accelerators * hours
     used: dict[str, float] = {}
-    for line in (statement or {}).get("lines", []):
-        used[line["offer_id"]] = (
-            used.get(line["offer_id"], 0.0) + line["accelerator_seconds"] / 3600
-        )
+    for line in statement.lines if statement is not None else ():
+        used[line.offer_id] = used.get(line.offer_id, 0.0) + line.accelerator_seconds / 3600
 
     def capacity(o: Offer) -> float:
         start, end = max(o.available_from, now), min(o.available_until, until)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from suanli.domain.roles import Principal, Role
+from suanli.domain.statements import Statement
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.services import exchange, ledger, statements, vouchers
 from suanli.web.context import Ctx, page, render
@@ -53,7 +54,7 @@ def _runs(ctx: Ctx) -> list[dict[str, Any]]:
     return rows
 
 
-def _month(ctx: Ctx, given: str) -> tuple[str, dict[str, Any] | None, str]:
+def _month(ctx: Ctx, given: str) -> tuple[str, Statement | None, str]:
     who, org = _org(ctx)
     month = given or datetime.now(UTC).strftime("%Y-%m")
     try:
