@@ -28,6 +28,7 @@ from suanli.api.routers import (
     ledger,
     programs,
     registry,
+    reports,
     statements,
     tokens,
 )
@@ -111,6 +112,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         applications,
         ledger,
         statements,
+        reports,
         exchange,
         filings,
         tokens,
