@@ -57,6 +57,7 @@ def test_demo_tour_then_serve(tmp_path: Path) -> None:
         assert mismatches(engine, datetime.now(UTC).strftime("%Y-%m")) == []
     finally:
         engine.dispose()
+    _reports_on_the_demo(env)
     server = subprocess.Popen(
         [*SUANLI, "serve", "--port", str(port)],
         env=env,
@@ -79,6 +80,35 @@ def test_demo_tour_then_serve(tmp_path: Path) -> None:
         offers = httpx.get(f"{base}/api/v1/offers", headers=auth).json()
         assert len(accs) >= 25 and len(offers) >= 30
         assert httpx.get(f"{base}/docs").status_code == 200
+        burn = httpx.get(f"{base}/api/v1/reports/burn", params={"format": "csv"}, headers=auth)
+        assert burn.status_code == 200 and burn.text.startswith("program_id,month,")
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _reports_on_the_demo(env: dict[str, str]) -> None:
+    """Every report has rows on the demo, and the runs' totals agree across them."""
+    got = {}
+    for name in ("domestic-share", "burn", "utilisation", "energy", "fairness"):
+        done = subprocess.run(
+            [*SUANLI, "report", name, "--json"], env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        got[name] = json.loads(done.stdout)
+        assert got[name]["rows"], name
+        table = subprocess.run(
+            [*SUANLI, "report", name], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert table.returncode == 0 and f"report {name}" in table.stdout, table.stderr
+    hours = {
+        name: round(sum(r[key] for r in got[name]["rows"]), 4)
+        for name, key in (
+            ("domestic-share", "accelerator_hours"),
+            ("utilisation", "used_accelerator_hours"),
+            ("energy", "accelerator_hours"),
+            ("fairness", "accelerator_hours"),
+        )
+    }
+    assert len(set(hours.values())) == 1 and hours["energy"] > 0, hours

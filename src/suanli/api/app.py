@@ -29,6 +29,7 @@ from suanli.api.routers import (
     ledger,
     programs,
     registry,
+    reports,
     statements,
     tokens,
 )
@@ -113,6 +114,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         applications,
         ledger,
         statements,
+        reports,
         exchange,
         filings,
         tokens,

@@ -18,6 +18,7 @@ from suanli.cli import (
     ledger,
     programs,
     registry,
+    reports,
 )
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ applications.register(app)
 ledger.register(app)
 exchange.register(app)
 audit.register(app)
+reports.register(app)
 app.add_typer(compliance.app, name="compliance")
 
 

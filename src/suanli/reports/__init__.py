@@ -1,1 +1,4 @@
-"""Reports: domestic share, burn, utilisation."""
+"""Reports: pure arithmetic over posted records (domestic share, burn, utilisation, energy,
+fairness). No I/O: services/reports.py loads the facts and calls these."""
+
+NAMES = ("domestic-share", "burn", "utilisation", "energy", "fairness")
