@@ -60,8 +60,9 @@ def test_only_officers(api: ApiClient, world: Engine) -> None:
     _books(api.engine)
     before = _totals(api.engine)
     body = {"transfers": [_t("t1", 100)]}
-    for role, org in (("tenant", "deepharbor-ai"), ("provider", "bj-zhongguancun-dc"), ("auditor", None),
-                      ("reviewer", None)):  # fmt: skip
+    callers = [("tenant", "deepharbor-ai"), ("provider", "bj-zhongguancun-dc"),
+               ("auditor", None), ("reviewer", None)]  # fmt: skip
+    for role, org in callers:
         token = api.token(role, org) if org else api.token(role)
         assert api.http.post(URL, json=body, headers=token).status_code == 403
     assert api.http.post(URL, json=body).status_code == 401
