@@ -8,6 +8,11 @@ number of client threads; the ratio says what the ledger's bookkeeping costs ove
 durable write of that database.
 The same transfers are also run with the audit log switched off (no entry drafted, watched or
 appended), so ``audit_ratio`` (with / without) says what the log costs a transfer.
+Batches: the same transfers in batches of 100 and 1,000 (``services.ledger_batch``, one unit of
+work each, every transfer with its audit entry), against the raw batched insert of the same
+database (batches of the same size into the plain table, one unit of work each):
+``batch_<size>_ratio``. Finally 32 client threads mix single transfers and batches on the same
+hot accounts, and the invariant breaks are counted (0 expected).
 The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.
 
 Usage: .venv/bin/python bench/ledger.py [--transfers N] [--clients 1 4] [--pg-url URL] [--json]
@@ -33,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pg_ser
 
 from suanli.domain.audit import verify_chain  # noqa: E402
 from suanli.services import audit, ledger  # noqa: E402
+from suanli.services.ledger_batch import TransferSpec, transfer_batch  # noqa: E402
 from suanli.store.audit_buffer import AuditBuffer  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
@@ -40,6 +46,8 @@ from suanli.store.repositories import audit as audit_repo  # noqa: E402
 from suanli.store.uow import UnitOfWork  # noqa: E402
 
 WALLETS = 64
+BATCH_SIZES = (100, 1000)
+STRESS_CLIENTS = 32
 raw_meta = MetaData()
 raw = Table(
     "bench_raw_inserts",
@@ -101,11 +109,7 @@ def audit_off() -> Iterator[None]:
 
 def ledger_transfers(engine: Engine, n: int, clients: int) -> float:
     tag = uuid.uuid4().hex[:8]
-    with UnitOfWork(engine) as uow:
-        ledger.open_account(uow, "bench:issuer", "issuer", "CNY")
-        for w in range(WALLETS):
-            ledger.open_account(uow, f"bench:wallet-{w}", "tenant_wallet", "CNY")
-        uow.commit()
+    _open_books(engine)
 
     def one(client: int, i: int) -> None:
         # Issuer -> wallet: each transfer locks the hot issuer row, as a programme's budget would.
@@ -118,9 +122,74 @@ def ledger_transfers(engine: Engine, n: int, clients: int) -> float:
     return _parallel(clients, n, one)
 
 
+def raw_batched_inserts(engine: Engine, n: int, clients: int, size: int) -> float:
+    tag = uuid.uuid4().hex[:8]
+
+    def one(_client: int, b: int) -> None:
+        rows = [{"id": f"{tag}-{b}-{i}", "amount_minor": i + 1} for i in range(size)]
+        with UnitOfWork(engine) as uow:
+            uow.conn.execute(insert(raw), rows)
+            uow.commit()
+
+    return _parallel(clients, max(1, n // size), one) * size
+
+
+def _open_books(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        ledger.open_account(uow, "bench:issuer", "issuer", "CNY")
+        for w in range(WALLETS):
+            ledger.open_account(uow, f"bench:wallet-{w}", "tenant_wallet", "CNY")
+        uow.commit()
+
+
+def ledger_batches(engine: Engine, n: int, clients: int, size: int) -> float:
+    """Batches of ``size`` issuer -> wallet transfers, one unit of work each; transfers/s."""
+    tag = uuid.uuid4().hex[:8]
+    _open_books(engine)
+
+    def one(client: int, b: int) -> None:
+        specs = [
+            TransferSpec(
+                f"{tag}-{b}-{i}",
+                "bench:issuer",
+                f"bench:wallet-{(i * 7 + b) % WALLETS}",
+                100 + i % 900,
+                "CNY",
+            )  # fmt: skip
+            for i in range(size)
+        ]
+        with UnitOfWork(engine) as uow:
+            outs = transfer_batch(uow, specs)
+            uow.commit()
+        assert all(o.ok for o in outs)
+
+    return _parallel(clients, max(1, n // size), one) * size
+
+
+def stress(engine: Engine, n: int) -> int:
+    """32 clients: wallet -> wallet singles and batches on the same accounts; invariant breaks."""
+    tag = uuid.uuid4().hex[:8]
+
+    def one(client: int, i: int) -> None:
+        a, b = f"bench:wallet-{(i + client) % WALLETS}", f"bench:wallet-{(i * 3 + 1) % WALLETS}"
+        with UnitOfWork(engine) as uow:
+            if i % 2 and a != b:
+                ledger.transfer(uow, f"{tag}-s{i}", a, b, 1 + i % 50, "CNY")
+            else:
+                specs = [TransferSpec(f"{tag}-b{i}-{k}", f"bench:wallet-{(i + k) % WALLETS}",
+                                      f"bench:wallet-{(i + k + 5) % WALLETS}", 1 + k, "CNY")
+                         for k in range(20)]  # fmt: skip
+                transfer_batch(uow, specs)
+            uow.commit()
+
+    _parallel(STRESS_CLIENTS, n, one)
+    with UnitOfWork(engine, read_only=True) as uow:
+        return len(ledger.check_invariants(uow))
+
+
 def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[str, Any]]:
     engine = (
-        make_engine(url, pool_size=max(clients_list) + 2, max_overflow=4)
+        make_engine(url, pool_size=max(*clients_list, STRESS_CLIENTS) + 2, max_overflow=4)
         if (name == "postgresql")
         else make_engine(url)
     )
@@ -133,6 +202,17 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
             base = raw_inserts(engine, n, clients)
             bare = ledger_transfers(engine, n, clients)
         led = ledger_transfers(engine, n, clients)
+        batched = {}
+        for size in BATCH_SIZES:
+            with audit_off():
+                raw_b = raw_batched_inserts(engine, max(n, 4 * size), clients, size)
+            led_b = ledger_batches(engine, max(n, 4 * size), clients, size)
+            batched |= {
+                f"raw_batched_{size}_inserts_per_s": round(raw_b),
+                f"batch_{size}_transfers_per_s": round(led_b),
+                f"batch_{size}_ratio": round(led_b / raw_b, 3),
+                f"batch_{size}_over_single": round(led_b / led, 1),
+            }
         rows.append(
             {
                 "database": name,
@@ -143,13 +223,16 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
                 "transfers_per_s": round(led),
                 "ratio": round(led / base, 3),
                 "audit_ratio": round(led / bare, 3),
+                **batched,
             }
         )
+    stress_breaks = stress(engine, max(200, n // 4))
     with UnitOfWork(engine, read_only=True) as uow:
         breaks = ledger.check_invariants(uow)
         chain = verify_chain(audit_repo.all_entries(uow.conn))
     for row in rows:
         row["invariant_breaks"] = len(breaks)
+        row[f"invariant_breaks_{STRESS_CLIENTS}_clients"] = stress_breaks
         row["audit_chain_ok"] = chain.ok
     engine.dispose()
     return rows
@@ -194,6 +277,12 @@ def main() -> None:
             f"{r['transfers_no_audit_per_s']:>11} {r['transfers_per_s']:>12} {r['ratio']:>6} "
             f"{r['audit_ratio']:>11}  breaks={r['invariant_breaks']} chain_ok={r['audit_chain_ok']}"
         )
+        for size in BATCH_SIZES:
+            print(
+                f"{'':11} batch {size:>5}: {r[f'batch_{size}_transfers_per_s']:>8} transfers/s, "
+                f"raw batched {r[f'raw_batched_{size}_inserts_per_s']:>8} rows/s, "
+                f"ratio {r[f'batch_{size}_ratio']}, x{r[f'batch_{size}_over_single']} single"
+            )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,12 @@ _jitter = random.Random()  # back-off spread only; no outcome depends on it
 
 
 def is_transient(exc: BaseException) -> bool:
+    """A deadlock or serialisation failure, or a connection the server had dropped (engines do
+    not pre-ping, so a stale pooled connection shows here; the pool has been invalidated)."""
+    if not isinstance(exc, DBAPIError):
+        return False
     orig: Any = getattr(exc, "orig", None)
-    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    return exc.connection_invalidated or getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 class RetryingRoute(APIRoute):

@@ -31,41 +31,53 @@ class Tally:
         self.sub_ah = np.zeros(n_prog)
         self.tenant_scarce_ah = np.zeros(len(inst.tenants))
         self.scarce_limit = inst.fair_share_limits()  # per tenant; None: no cap
-        self.tenant_of = inst.tenant_index
+        # The columns read per candidate, computed once and as Python lists: indexing a list is
+        # far cheaper than a numpy scalar, and ``accel_hours`` is a product over every candidate,
+        # which recomputed per call made greedy and FIFO quadratic in the candidates.
+        cs = inst.candidates
+        self._pool: list[int] = cs.pool.tolist()
+        self._start: list[int] = cs.start_slot.tolist()
+        self._end: list[int] = cs.end_slot.tolist()
+        self._accels: list[int] = cs.accels.tolist()
+        self._ah: list[float] = cs.accel_hours.tolist()
+        self._program: list[int] = cs.program.tolist()
+        self._subsidy: list[int] = cs.subsidy_fen.tolist()
+        self._domestic: list[bool] = cs.domestic.tolist()
+        self._scarce: list[bool] = cs.scarce.tolist()
+        self._tenant: list[int] = inst.tenant_index.tolist()
+        self._cap: list[int] = self.cap.tolist()
 
     def fits(self, c: int) -> bool:
-        cs = self.inst.candidates
-        p, s, e = int(cs.pool[c]), int(cs.start_slot[c]), int(cs.end_slot[c])
-        if (self.used[p, s:e] + cs.accels[c] > self.cap[p]).any():
+        p, s, e = self._pool[c], self._start[c], self._end[c]
+        if int(self.used[p, s:e].max(initial=0)) + self._accels[c] > self._cap[p]:
             return False
-        ah = float(cs.accel_hours[c])
-        prog = int(cs.program[c])
+        ah = self._ah[c]
+        prog = self._program[c]
         if prog >= 0:
             budget = self.budget_fen[prog]
-            if budget is not None and self.spent_fen[prog] + cs.subsidy_fen[c] > budget:
+            if budget is not None and int(self.spent_fen[prog]) + self._subsidy[c] > budget:
                 return False
-            dom = self.dom_ah[prog] + (ah if cs.domestic[c] else 0.0)
-            need = float(self.floor[prog]) * (self.sub_ah[prog] + ah)
+            dom = float(self.dom_ah[prog]) + (ah if self._domestic[c] else 0.0)
+            need = float(self.floor[prog]) * (float(self.sub_ah[prog]) + ah)
             if dom + self.surplus[prog] + _EPS < need:
                 return False
-        if cs.scarce[c] and self.scarce_limit is not None:
-            t = int(self.tenant_of[c])
-            if self.tenant_scarce_ah[t] + ah > self.scarce_limit[t] + _EPS:
+        if self._scarce[c] and self.scarce_limit is not None:
+            t = self._tenant[c]
+            if float(self.tenant_scarce_ah[t]) + ah > float(self.scarce_limit[t]) + _EPS:
                 return False
         return True
 
     def add(self, c: int) -> None:
-        cs = self.inst.candidates
-        p, s, e = int(cs.pool[c]), int(cs.start_slot[c]), int(cs.end_slot[c])
-        self.used[p, s:e] += cs.accels[c]
-        ah = float(cs.accel_hours[c])
-        prog = int(cs.program[c])
+        p, s, e = self._pool[c], self._start[c], self._end[c]
+        self.used[p, s:e] += self._accels[c]
+        ah = self._ah[c]
+        prog = self._program[c]
         if prog >= 0:
-            self.spent_fen[prog] += cs.subsidy_fen[c]
+            self.spent_fen[prog] += self._subsidy[c]
             self.sub_ah[prog] += ah
-            self.dom_ah[prog] += ah if cs.domestic[c] else 0.0
-        if cs.scarce[c]:
-            self.tenant_scarce_ah[int(self.tenant_of[c])] += ah
+            self.dom_ah[prog] += ah if self._domestic[c] else 0.0
+        if self._scarce[c]:
+            self.tenant_scarce_ah[self._tenant[c]] += ah
 
 
 def _budget(inst: Instance, program: str) -> int | None:

@@ -29,7 +29,12 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it cost a round trip on every checkout (every unit of work). A connection the
+    # server dropped fails its first statement instead; SQLAlchemy then invalidates the pool's
+    # stale connections, and the API's retrying route runs the request again on a fresh one.
+    # Recycling connections older than half an hour keeps idle ones from going stale.
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_engine(url, **kwargs)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

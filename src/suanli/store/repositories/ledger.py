@@ -154,7 +154,11 @@ def get_transfer(conn: Connection, transfer_id: str, *, lock: bool = False) -> T
 
 
 def insert_transfer(conn: Connection, t: Transfer) -> bool:
-    values = {
+    return _insert_ignoring_conflicts(conn, ledger_transfers, _transfer_values(t))
+
+
+def _transfer_values(t: Transfer) -> dict[str, Any]:
+    return {
         "id": t.id,
         "kind": t.kind.value,
         "debit_account_id": t.debit_account_id,
@@ -169,7 +173,6 @@ def insert_transfer(conn: Connection, t: Transfer) -> bool:
         "created_at": t.created_at,
         "resolved_at": t.resolved_at,
     }
-    return _insert_ignoring_conflicts(conn, ledger_transfers, values)
 
 
 def resolve_hold(conn: Connection, hold_id: str, status: TransferStatus, at: datetime) -> None:
@@ -217,3 +220,59 @@ def statement(
 
 def all_transfers(conn: Connection) -> list[Transfer]:
     return [_transfer(r) for r in conn.execute(select(ledger_transfers))]
+
+
+# Batches: a few statements for the whole batch, not a few per transfer.
+_ID_CHUNK = 900  # ids per IN (...): well under SQLite's bound-parameter limit
+_GET_TRANSFERS = select(ledger_transfers).where(
+    ledger_transfers.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def get_transfers(conn: Connection, transfer_ids: Iterable[str]) -> dict[str, Transfer]:
+    """The stored transfers among ``transfer_ids``, by id (absent ids are left out)."""
+    ids = sorted(set(transfer_ids))
+    found: dict[str, Transfer] = {}
+    for i in range(0, len(ids), _ID_CHUNK):
+        for row in conn.execute(_GET_TRANSFERS, {"ids": ids[i : i + _ID_CHUNK]}):
+            t = _transfer(row)
+            found[t.id] = t
+    return found
+
+
+def insert_transfers(conn: Connection, transfers: list[Transfer]) -> int:
+    """Insert many transfers in one statement (multi-row VALUES); return how many were new."""
+    if not transfers:
+        return 0
+    stmt = _INSERT[ledger_transfers.name][conn.dialect.name]
+    rows = [_transfer_values(t) for t in transfers]
+    return len(conn.execute(stmt, rows).all())
+
+
+def add_to_many(conn: Connection, deltas: dict[str, dict[str, int]]) -> None:
+    """Add to the totals of many accounts (account id -> {total: delta}) in one executemany."""
+    if not deltas:
+        return
+    params = [
+        {"account_id": account_id, **{f"d_{n}": d.get(n, 0) for n in _TOTALS}}
+        for account_id, d in sorted(deltas.items())  # id order, as the locks were taken
+    ]
+    conn.execute(_ADD_TO_TOTALS, params)
+
+
+_RESOLVE_HOLD = (
+    update(ledger_transfers)
+    .where(
+        ledger_transfers.c.id == bindparam("hold_id"),
+        ledger_transfers.c.status == TransferStatus.PENDING.value,
+    )
+    .values(status=bindparam("new_status"), resolved_at=bindparam("at"))
+)
+
+
+def resolve_holds(
+    conn: Connection, hold_ids: list[str], status: TransferStatus, at: datetime
+) -> None:
+    if hold_ids:
+        rows = [{"hold_id": h, "new_status": status.value, "at": at} for h in hold_ids]
+        conn.execute(_RESOLVE_HOLD, rows)

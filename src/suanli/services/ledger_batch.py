@@ -1,0 +1,184 @@
+"""Many ledger transfers in one transaction: the batch, and hold expiry in bulk.
+
+``transfer_batch`` applies up to ``MAX_BATCH`` transfers (single or pending) in order, as if each
+were made by ``ledger.transfer`` one after another in the caller's unit of work, and answers a
+``TransferOutcome`` per transfer: a refused transfer is refused on its own (the ones before and
+after it still apply), exactly as it would be alone, with the balances the earlier transfers of
+the batch left. The batch costs a handful of statements whatever its size: the accounts are
+read and locked in one statement (id order, as every writer takes them), the ids looked up in
+one, the new transfers inserted in one, the changed totals written in one executemany; each
+applied transfer drafts its audit entry, as the single path does.
+
+Idempotency per transfer id, as in ``ledger.transfer``: an id already stored answers ``exists``
+(same content) or ``exists_with_different_content``; an id repeated inside the batch is judged
+against its first applied occurrence. Input that is malformed on its face, anywhere in the
+batch, raises ``ValidationError`` naming ``transfers[i].field`` before anything is read, so a bad
+batch writes nothing.
+
+Who may call it. The platform derives every money movement itself (settlement from usage,
+vouchers from decisions); the HTTP batch names accounts and amounts directly, so it is an
+officer's operation (the platform's operator), like ``suanli ledger`` on the console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from suanli.domain.roles import Principal, Role
+from suanli.errors import ConflictError, PermissionDenied, ValidationError
+from suanli.ledger.model import (
+    Account,
+    Transfer,
+    TransferKind,
+    TransferOutcome,
+    TransferStatus,
+)
+from suanli.ledger.rules import same_request
+from suanli.services import audit
+from suanli.services.common import aware_now
+from suanli.services.ledger import _check_transfer, _refusal, _replayed
+from suanli.store.repositories import ledger as repo
+from suanli.store.uow import UnitOfWork
+
+MAX_BATCH = 8190  # transfers per batch, as in TigerBeetle's batches
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSpec:
+    """One transfer of a batch: the arguments of ``ledger.transfer``."""
+
+    id: str
+    debit_account_id: str
+    credit_account_id: str
+    amount_minor: int
+    currency: str
+    pending: bool = False
+    timeout_s: int | None = None
+    memo: str = ""
+
+    @property
+    def kind(self) -> TransferKind:
+        return TransferKind.PENDING if self.pending else TransferKind.SINGLE
+
+    def same_as(self, stored: Transfer) -> bool:
+        return same_request(
+            stored, kind=self.kind, debit_account_id=self.debit_account_id,
+            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
+            currency=self.currency, pending_id=None, timeout_s=self.timeout_s, memo=self.memo,
+        )  # fmt: skip
+
+    def applied(self, at: datetime) -> Transfer:
+        return Transfer(
+            id=self.id, kind=self.kind, debit_account_id=self.debit_account_id,
+            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
+            currency=self.currency,
+            status=TransferStatus.PENDING if self.pending else TransferStatus.POSTED,
+            pending_id=None, timeout_s=self.timeout_s,
+            timeout_at=at + timedelta(seconds=self.timeout_s) if self.timeout_s else None,
+            memo=self.memo, created_at=at,
+        )  # fmt: skip
+
+
+def check_batch(specs: Sequence[TransferSpec]) -> None:
+    """A ValidationError naming ``transfers[i].field`` for the first malformed transfer."""
+    if len(specs) > MAX_BATCH:
+        raise ValidationError(
+            "transfers", f"at most {MAX_BATCH} transfers a batch, got {len(specs)}"
+        )
+    for i, s in enumerate(specs):
+        if not isinstance(s.pending, bool):
+            raise ValidationError(f"transfers[{i}].pending", "must be true or false")
+        try:
+            _check_transfer(s.id, s.debit_account_id, s.credit_account_id, s.amount_minor,
+                            s.currency, s.pending, s.timeout_s, s.memo)  # fmt: skip
+        except ValidationError as exc:
+            field = "id" if exc.field == "transfer_id" else exc.field
+            raise ValidationError(f"transfers[{i}].{field}", exc.message) from None
+
+
+def transfer_batch(
+    uow: UnitOfWork, specs: Sequence[TransferSpec], *, now: datetime | None = None
+) -> list[TransferOutcome]:
+    """Apply ``specs`` in order in the caller's unit of work (no commit); one outcome each."""
+    check_batch(specs)
+    if not specs:
+        return []
+    at = aware_now(now)
+    accounts = repo.lock_accounts(
+        uow.conn, {a for s in specs for a in (s.debit_account_id, s.credit_account_id)}
+    )
+    # Read after the locks: a concurrent writer of one of these ids on these accounts has
+    # committed by now, so its transfer is seen here and answered as a replay.
+    stored = repo.get_transfers(uow.conn, (s.id for s in specs))
+    outcomes: list[TransferOutcome] = []
+    new: list[Transfer] = []
+    deltas: dict[str, dict[str, int]] = {}
+    for spec in specs:
+        if spec.id in stored:
+            outcomes.append(_replayed(stored[spec.id], spec.same_as(stored[spec.id])))
+            continue
+        refusal = _refusal(accounts, spec.debit_account_id, spec.credit_account_id,
+                           spec.amount_minor, spec.currency)  # fmt: skip
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
+        made = spec.applied(at)
+        stored[made.id] = made
+        new.append(made)
+        _apply(accounts, deltas, made)
+        outcomes.append(audit.transferred(uow, made))
+    if repo.insert_transfers(uow.conn, new) != len(new):
+        # An id was stored by a concurrent writer on other accounts after the lookup: roll the
+        # whole batch back; its retry answers that id as a replay.
+        raise ConflictError("a transfer id of the batch was stored concurrently; retry the batch")
+    repo.add_to_many(uow.conn, deltas)
+    return outcomes
+
+
+def _apply(accounts: dict[str, Account], deltas: dict[str, dict[str, int]], t: Transfer) -> None:
+    """Add ``t`` to the in-memory totals (later transfers of the batch see it) and the deltas."""
+    side = "pending" if t.kind is TransferKind.PENDING else "posted"
+    for account_id, total in ((t.debit_account_id, f"{side}_debits"),
+                              (t.credit_account_id, f"{side}_credits")):  # fmt: skip
+        account = accounts[account_id]
+        accounts[account_id] = replace(account, **{total: getattr(account, total) + t.amount_minor})
+        changes = deltas.setdefault(account_id, {})
+        changes[total] = changes.get(total, 0) + t.amount_minor
+
+
+def submit_batch(
+    uow: UnitOfWork, who: Principal, specs: Sequence[TransferSpec]
+) -> list[TransferOutcome]:
+    """The HTTP batch: an officer's; every applied transfer is logged as theirs; committed."""
+    if who.role is not Role.OFFICER:
+        raise PermissionDenied(f"{who.role} may not make ledger transfers")
+    audit.acting(uow, who)
+    outcomes = transfer_batch(uow, specs)
+    uow.commit()
+    return outcomes
+
+
+def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Release every open hold whose timeout has passed, in bulk; return how many.
+
+    The same effect and entries as releasing them one by one (``ledger.expire``), in four
+    statements however many holds are due."""
+    at = aware_now(now)
+    due = repo.holds_due(uow.conn, at)
+    if not due:
+        return 0
+    repo.lock_accounts(
+        uow.conn, {a for h in due for a in (h.debit_account_id, h.credit_account_id)}
+    )
+    deltas: dict[str, dict[str, int]] = {}
+    for hold in due:
+        for account_id, total in ((hold.debit_account_id, "pending_debits"),
+                                  (hold.credit_account_id, "pending_credits")):  # fmt: skip
+            changes = deltas.setdefault(account_id, {})
+            changes[total] = changes.get(total, 0) - hold.amount_minor
+        audit.record_transfer(uow, hold, "ledger.expire")
+    repo.resolve_holds(uow.conn, [h.id for h in due], TransferStatus.EXPIRED, at)
+    repo.add_to_many(uow.conn, deltas)
+    return len(due)
