@@ -55,13 +55,19 @@ def list_offers(
 
 
 def _offer_body(path: Path) -> dict[str, Any]:
+    from pydantic import ValidationError as PydanticValidationError
+
     from suanli.schemas.registry import OfferIn
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        return OfferIn.model_validate(raw).model_dump(mode="json")
     except (OSError, json.JSONDecodeError) as exc:
         raise ValidationError("offer", f"{path}: {exc}") from None
-    return OfferIn.model_validate(raw).model_dump(mode="json")
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "offer"
+        raise ValidationError(field, first["msg"]) from None
 
 
 @offers_app.command("create")
