@@ -138,9 +138,10 @@ class Http:
         body: Json = None,
         params: Params | None = None,
         request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send once, and again on a retryable failure, with the same body and request id."""
-        headers = {"X-Request-Id": request_id or uuid.uuid4().hex}
+        headers = {**(headers or {}), "X-Request-Id": request_id or uuid.uuid4().hex}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(self.retries + 1):
             self.attempts += 1
