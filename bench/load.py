@@ -10,11 +10,13 @@ site) and the tenants' wallets funded; then ``suanli serve`` as a subprocess on 
 - baseline: --clients legitimate clients alone, for a third of --duration-s;
 - mixed: the same clients, same mix and seeds, with --bad-clients beside them, for --duration-s.
 
-Legitimate clients mix quotes, online submissions (unique ids; a refusal answered 200 with
-``accepted: false`` is fine), agent leases (wait_s 0) with heartbeats for leased runs, and reads
-(offers, requests, their own runs). They honour Retry-After on 429/503, for at most 2 s. Bad
-clients send well-formed unknown tokens, wrong secrets for real token ids and malformed
-Authorization headers, as fast as they can, and ignore Retry-After.
+Every request goes through ``suanli.client``'s transport (``Http.send``, its own retries off
+so each attempt is a sample). Legitimate clients mix quotes, online submissions (unique ids; a
+refusal answered 200 with ``accepted: false`` is fine), agent leases (wait_s 0) with
+heartbeats for leased runs, and reads (offers, requests, their own runs). They honour
+Retry-After on 429/503, for at most 2 s. Bad clients send well-formed unknown tokens, wrong
+secrets for real token ids and malformed Authorization headers, as fast as they can, and
+ignore Retry-After.
 
 Reported per phase: requests, throughput, per endpoint (method and route template) count and
 p50/p99 latency, status classes, 429 and 503 counts, 5xx and transport errors (resets,
@@ -62,8 +64,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.pg_server
 
+from suanli.client.http import API_PREFIX, Http  # noqa: E402
 from suanli.domain.registry import Site, Tenant  # noqa: E402
 from suanli.domain.roles import SYSTEM  # noqa: E402
+from suanli.errors import BackendError  # noqa: E402
 from suanli.services import registry, settlement, tokens  # noqa: E402
 from suanli.services.world import load_world  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
@@ -343,7 +347,7 @@ class Budget:
 class Recorder:
     """One thread's HTTP client: every request becomes a Sample, failures included."""
 
-    def __init__(self, http: httpx.Client, budget: Budget) -> None:
+    def __init__(self, http: Http, budget: Budget) -> None:
         self.http = http
         self.budget = budget
         self.samples: list[Sample] = []
@@ -360,9 +364,12 @@ class Recorder:
         headers = {"Authorization": auth} if auth is not None else {}
         start = time.perf_counter()
         try:
-            resp = self.http.request(method, path, headers=headers, json=body)
-        except httpx.TransportError as exc:
-            self._add(who, endpoint, 0, type(exc).__name__, False, start)
+            # Through the client's transport with its retries off: every attempt is a sample,
+            # and the bench's clients honour Retry-After themselves.
+            api_path = path.removeprefix(API_PREFIX)
+            resp = self.http.send(method, api_path, body=body, headers=headers)
+        except BackendError as exc:
+            self._add(who, endpoint, 0, type(exc.__cause__ or exc).__name__, False, start)
             return None
         self._add(who, endpoint, resp.status_code, "", "retry-after" in resp.headers, start)
         return resp
@@ -545,8 +552,8 @@ def _worker(
     failures: list[str],
 ) -> None:
     try:
-        with httpx.Client(base_url=plan.base_url, timeout=plan.timeout_s) as http:
-            rec = Recorder(http, budget)
+        with httpx.Client(base_url=plan.base_url, timeout=plan.timeout_s) as raw:
+            rec = Recorder(Http(plan.base_url, retries=0, client=raw), budget)
             samples.append(rec.samples)
             go.wait()
             (BadClient if bad else LegitClient)(plan, index, rec).run()

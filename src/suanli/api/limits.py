@@ -1,5 +1,8 @@
 """ASGI middleware that bounds what one request may take: its body and a place in line.
 
+Every bound here is per process: with ``suanli serve --workers N`` each worker has its own line
+and its own pool, so the server as a whole takes N x ``max_in_flight`` requests at once.
+
 - ``BodyLimit``: a body over ``max_bytes`` is answered 413 before any handler reads it, whether
   it announces its length or streams it.
 - ``InFlightLimit``: at most ``max_in_flight`` API requests run at once, each holding at most

@@ -8,6 +8,11 @@ a client with a valid token behind the same address (a NAT, a proxy, the same ho
 locked out by another's guessing, and a flood of bad tokens costs the server little. A token
 never seen before still gets through as the bucket refills. Guessing is hopeless anyway
 (192-bit secrets); the throttle is about the cost of the flood.
+
+The state is per process: under ``suanli serve --workers N`` each worker keeps its own buckets,
+so an address may fail up to N x ``burst`` times before every worker answers 429. That keeps
+the flood cheap, which is the point; a count shared across workers would cost a database or
+cache round trip on every failure.
 """
 
 from __future__ import annotations

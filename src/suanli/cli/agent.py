@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from suanli.cli import remote
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
@@ -86,12 +87,24 @@ def statement(
     program: Annotated[str | None, typer.Option(help="voucher program id")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    server: remote.Server = None,
+    token: remote.Token = None,
 ) -> None:
     """A monthly statement of settled runs for a tenant, a provider or a program."""
     from suanli.services.statements import statement as build
     from suanli.services.statements import to_csv
 
     month = month or datetime.now(UTC).strftime("%Y-%m")
+    if server:
+        party = {"tenant": tenant, "provider": provider, "program": program}
+        found = remote.statement(server, token, month, as_csv, **party)
+        if as_csv:
+            typer.echo(found, nl=False)
+        elif as_json:
+            print_json(found)
+        else:
+            print_statement(found)
+        return
     with unit_of_work() as uow:
         result = build(uow, SYSTEM, month, tenant=tenant, provider=provider, program=program)
     if as_csv:

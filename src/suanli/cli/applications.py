@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
+from suanli.cli import remote
 from suanli.cli.common import console, exit_if_rejected, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
@@ -179,14 +180,36 @@ def voucher_table(uow: Any, found: list[Any], title: str) -> Table:
     return table
 
 
+def _print_remote_vouchers(found: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"{len(found)} vouchers")
+    for col in ("voucher", "program", "tenant", "amount", "released", "balance", "valid until"):
+        table.add_column(col)
+    for v in found:
+        cur = v["currency"]
+        left = (v.get("balance") or {}).get("available_fen", 0)
+        table.add_row(
+            v["id"], v["program_id"], v["tenant_id"], _money(v["amount_fen"], cur),
+            _money(v["released_fen"], cur), _money(left, cur), str(v.get("valid_until") or "open"),
+        )  # fmt: skip
+    console.print(table)
+
+
 @vouchers_app.command("list")
 @handle_errors
 def list_vouchers(
     tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
     program: Annotated[str | None, typer.Option(help="only this program")] = None,
     as_json: AsJson = False,
+    server: remote.Server = None,
+    token: remote.Token = None,
 ) -> None:
     """List vouchers with their balances."""
+    if server:
+        _print_remote_vouchers(remote.vouchers(server, token, tenant, program), as_json)
+        return
     with unit_of_work() as uow:
         found = vouchers.vouchers_for(uow, SYSTEM, tenant, program)
         if as_json:

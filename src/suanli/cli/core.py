@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from suanli.cli.common import console, handle_errors, print_json, unit_of_work
+from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
 from suanli.services import tokens
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
@@ -82,20 +82,48 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8000,
     threads: Annotated[
         int | None,
-        typer.Option(help="requests served at once, one database connection each (default 40)"),
+        typer.Option(
+            help="requests one worker serves at once, one database connection each "
+            "(default 40, or 40 / workers, at least 4, with --workers)"
+        ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes (PostgreSQL only; SQLite: one)")
+    ] = 1,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /docs) and the web dashboard (/)."""
     import dataclasses as dc
+    import os
 
     import uvicorn
 
-    from suanli.api.app import ApiSettings, create_app
+    from suanli.api.app import DEFAULT_THREADS, ApiSettings, create_app
+    from suanli.paths import default_database_url
+    from suanli.store.db import normalise_url
 
-    settings = ApiSettings.from_env()
-    if threads is not None:
-        settings = dc.replace(settings, threads=max(1, threads))
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+    url = normalise_url(os.environ.get("SUANLI_DATABASE_URL") or default_database_url())
+    if workers > 1 and url.startswith("sqlite"):
+        # SQLite has one writer per file; more processes would only queue on its lock.
+        err_console.print("SQLite serves with one worker; use PostgreSQL for --workers N")
+        workers = 1
+    if workers == 1:
+        settings = ApiSettings.from_env()
+        if threads is not None:
+            settings = dc.replace(settings, threads=max(1, threads))
+        uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+        return
+    # Each worker imports the app afresh and reads its settings from the environment; the
+    # connections of all workers together stay near one worker's default.
+    os.environ["SUANLI_API_THREADS"] = str(max(1, threads or max(4, DEFAULT_THREADS // workers)))
+    os.environ["SUANLI_DATABASE_URL"] = url
+    uvicorn.run(
+        "suanli.api.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 def demo(

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from suanli.cli import remote
 from suanli.cli.common import (
     console,
     err_console,
@@ -137,6 +138,26 @@ def _money_text(fen: int, currency: str) -> str:
     return str(Money(fen, currency))
 
 
+def _print_remote_quote(q: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(q)
+    else:
+        table = Table(title=f"Quote {q['request_id']} by {q['objective']}")
+        for col in ("offer", "origin", "chips", "cost", "subsidy", "net", "start"):
+            table.add_column(col, justify="left" if col in ("offer", "origin") else "right")
+        for r in q["feasible"][:10]:
+            money = [
+                _money_text(r[k], r["currency"]) for k in ("cost_fen", "subsidy_fen", "net_fen")
+            ]
+            table.add_row(r["offer_id"], r["origin"], str(r["count"]), *money, str(r["start"]))
+        console.print(table)
+        for r in q["infeasible"]:
+            console.print(
+                f"  [dim]{r['offer_id']}[/dim] {r['code']}: {r['reason']}", highlight=False
+            )
+    exit_if_rejected(remote.rejection(q))
+
+
 @handle_errors
 def quote_cmd(
     request_file: RequestFile = None,
@@ -151,10 +172,15 @@ def quote_cmd(
     max_net_fen: Ceiling = None,
     deadline: Deadline = None,
     as_json: AsJson = False,
+    server: remote.Server = None,
+    token: remote.Token = None,
 ) -> None:
     """Price a job on every live offer; list the others with the reason."""
     raw = _request(request_file, tenant, kind, params_b, tokens_b, accelerators, voucher, origin,
                    objective, max_net_fen, deadline, None, "cli-quote")  # fmt: skip
+    if server:
+        _print_remote_quote(remote.quote(server, token, raw), as_json)
+        return
     with unit_of_work() as uow:
         q = exchange.quote_for(uow, SYSTEM, raw)
     if as_json:
@@ -182,11 +208,27 @@ def submit_cmd(
     command: Annotated[str | None, typer.Option(help="the command the site runs")] = None,
     batch: Annotated[bool, typer.Option("--batch", help="keep for the batch placement")] = False,
     as_json: AsJson = False,
+    server: remote.Server = None,
+    token: remote.Token = None,
 ) -> None:
     """Submit a job request: placed now on the best offer, or kept for the batch."""
     raw = _request(request_file, tenant, kind, params_b, tokens_b, accelerators, voucher, origin,
                    objective, max_net_fen, deadline, command, request_id,
                    "batch" if batch else "online")  # fmt: skip
+    if server:
+        out = remote.submit(server, token, raw)
+        placed = out.get("placement")
+        if as_json:
+            print_json(out)
+        elif placed:
+            q = placed["quote"]
+            net = _money_text(q["net_fen"], q["currency"])
+            console.print(f"{out['request_id']}: placed on {q['offer_id']} from {q['start']}, "
+                          f"run {placed['run_id']}, net {net}")  # fmt: skip
+        else:
+            console.print(f"{out['request_id']}: {out['status']} {out.get('reason', '')}".rstrip())
+        exit_if_rejected(remote.rejection(out))
+        return
     with unit_of_work() as uow:
         done = exchange.submit(uow, SYSTEM, exchange.request_from_dict(raw))
     if as_json:
