@@ -113,6 +113,12 @@ class Ledger(Area):
         path = f"/ledger/accounts/{seg(account_id)}/statement"
         return dict(self._http.call("GET", path, params={"since": since, "until": until}))
 
+    @operation("POST", "/ledger/transfers/batch")
+    def transfer_batch(self, body: Mapping[str, Any]) -> JsonObject:
+        """Officers: up to 8,190 transfers in one transaction, a result per transfer;
+        idempotent per transfer id, so a retried batch replays."""
+        return dict(self._http.call("POST", "/ledger/transfers/batch", body=dict(body)))
+
 
 class Statements(Area):
     @operation("GET", "/statements")
@@ -137,3 +143,8 @@ class Statements(Area):
         params = {"month": month, "tenant": tenant, "provider": provider, "program": program,
                   "format": "csv"}  # fmt: skip
         return self._http.text("GET", "/statements", params=params)
+
+    @operation("GET", "/reports/{name}")
+    def report(self, name: str, **params: str | None) -> JsonObject:
+        """A report (domestic-share, burn, utilisation, energy, fairness) as JSON."""
+        return dict(self._http.call("GET", f"/reports/{seg(name)}", params=dict(params)))
