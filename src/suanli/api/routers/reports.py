@@ -18,7 +18,21 @@ Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 ReportName = Literal["domestic-share", "burn", "utilisation", "energy", "fairness"]
 
 
-@router.get("/reports/{name}", summary="A report over posted records, as JSON, CSV or Parquet")
+@router.get(
+    "/reports/{name}",
+    summary="A report over posted records, as JSON, CSV or Parquet",
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            }
+        }
+    },
+)
 def read_report(
     uow: UoW,
     who: Reader,

@@ -16,7 +16,13 @@ router = APIRouter(tags=["statements"], route_class=RetryingRoute)
 Reader = Annotated[Principal, Depends(authorize(*ALL_ROLES))]
 
 
-@router.get("/statements", summary="A month's settled runs of one tenant, provider or program")
+@router.get(
+    "/statements",
+    summary="A month's settled runs of one tenant, provider or program",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}
+    },
+)
 def monthly_statement(
     uow: UoW,
     who: Reader,
