@@ -13,7 +13,8 @@ from datetime import date
 from fractions import Fraction
 
 from suanli.domain.registry import Tenant
-from suanli.domain.subsidy import Contract, compute_subsidy
+from suanli.domain.subsidy import compute_subsidy
+from suanli.domain.subsidy_facts import Contract
 from suanli.services.catalog import load_catalog
 from suanli.services.programs import load_programs
 

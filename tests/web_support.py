@@ -10,7 +10,7 @@ from fractions import Fraction
 from sqlalchemy import Engine
 
 from suanli.domain.roles import SYSTEM
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.services import applications as apps
 from suanli.services.tokens import create_token
 from suanli.services.world import load_world

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.services import applications as apps
 from suanli.services import ledger, settlement
 from suanli.store.tables.exchange import job_requests, placements, reservations

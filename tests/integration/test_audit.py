@@ -19,7 +19,7 @@ from suanli.cli import app
 from suanli.domain.audit import Entry
 from suanli.domain.registry import Provider
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.services import applications as apps
 from suanli.services import audit, ledger, registry, settlement, tokens
 from suanli.store.tables.audit import audit_log

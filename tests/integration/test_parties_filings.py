@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from suanli.domain.registry import Provider, Tenant
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.errors import PermissionDenied
 from suanli.rejection import Code
 from suanli.services import applications as apps

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from suanli.domain.registry import Tenant
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.domain.vouchers import ReviewResult, Status
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
 from suanli.rejection import Code

@@ -9,7 +9,7 @@ from typing import Any
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.registry import Tenant
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.services.catalog import load_catalog
 
 YUAN = 100  # fen

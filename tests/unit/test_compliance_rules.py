@@ -14,12 +14,11 @@ from hypothesis import strategies as st
 from suanli.domain.compliance import (
     ComplianceError,
     Decision,
-    build_book,
     exclusion,
     has_evidence,
-    parse_rule,
     screen_offer,
 )
+from suanli.domain.compliance_rules import build_book, parse_rule
 from suanli.domain.registry import Offer, Site, Tenant
 from suanli.services.catalog import load_catalog
 from suanli.services.compliance import load_rules, parse_rules_dir, rules_dir

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from suanli.domain.exchange import Busy, JobRequest, earliest_start, fits, peak_use
 from suanli.domain.programs import facts_read
 from suanli.domain.registry import Offer, Provider, Site, Tenant
-from suanli.domain.subsidy import Contract, compute_subsidy
+from suanli.domain.subsidy import compute_subsidy
+from suanli.domain.subsidy_facts import Contract
 from suanli.domain.subsidy_plan import OfferView, VoucherView, _limit, _Subsidies, per_offer_rules
 from suanli.errors import ValidationError
 from suanli.services.catalog import load_catalog

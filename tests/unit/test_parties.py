@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from suanli.domain.parties import Parties, affiliation, check_parties
 from suanli.domain.registry import Provider
-from suanli.domain.subsidy import compute_subsidy, provider_refusals
+from suanli.domain.subsidy import compute_subsidy
+from suanli.domain.subsidy_checks import provider_refusals
 from suanli.errors import ValidationError
 from suanli.services.programs import get_program
 from tests.unit.programs_helpers import acc, contract, tenant

@@ -9,12 +9,8 @@ from typing import Any
 
 import pytest
 
-from suanli.domain.subsidy import (
-    Purchase,
-    SubsidyDecision,
-    compute_purchase_subsidy,
-    compute_subsidy,
-)
+from suanli.domain.subsidy import compute_purchase_subsidy, compute_subsidy
+from suanli.domain.subsidy_facts import Purchase, SubsidyDecision
 from suanli.errors import NotFoundError, ValidationError
 from suanli.services.programs import explain, get_program, load_programs
 from tests.unit.programs_helpers import YUAN, acc, contract, tenant

@@ -13,7 +13,7 @@ from rich.table import Table
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
-from suanli.domain.subsidy import percent
+from suanli.domain.subsidy_facts import percent
 from suanli.errors import ValidationError
 from suanli.schemas.programs import SubsidyIn
 from suanli.schemas.views import decision_json, program_json

@@ -11,7 +11,7 @@ from rich.table import Table
 from suanli.domain.money import Money
 from suanli.domain.registry import Offer, Tenant
 from suanli.domain.roles import SYSTEM
-from suanli.domain.subsidy import Contract, percent
+from suanli.domain.subsidy_facts import Contract, percent
 from suanli.services import registry
 from suanli.services.catalog import load_catalog
 from suanli.services.programs import load_programs, subsidy_for_contract

@@ -12,7 +12,7 @@ from rich.table import Table
 from suanli.domain.money import Money
 from suanli.domain.registry import Tenant
 from suanli.domain.roles import SYSTEM, Principal, Role
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.services import applications as apps
 from suanli.services import claims, ledger, registry
 from suanli.store.uow import UnitOfWork

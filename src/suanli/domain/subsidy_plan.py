@@ -15,15 +15,9 @@ from suanli.domain.catalog import Accelerator
 from suanli.domain.money import apply_rate
 from suanli.domain.programs import Program, Rule, facts_read
 from suanli.domain.registry import Offer, Provider, Site, Tenant
-from suanli.domain.subsidy import (
-    AWARD,
-    Contract,
-    SubsidyDecision,
-    applicant_facts,
-    compute_subsidy,
-    contract_facts,
-    refuses_related,
-)
+from suanli.domain.subsidy import AWARD, compute_subsidy
+from suanli.domain.subsidy_checks import refuses_related
+from suanli.domain.subsidy_facts import Contract, SubsidyDecision, applicant_facts, contract_facts
 from suanli.errors import RuleEvaluationError
 from suanli.rejection import Code
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from suanli.domain.registry import TUPLE_FACTS, Tenant
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.errors import ValidationError
 from suanli.schemas.base import AccelHours, Body, Currency, Fen, Ref
 from suanli.schemas.registry import TenantIn

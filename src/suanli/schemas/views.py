@@ -7,7 +7,7 @@ from typing import Any
 
 from suanli.domain.catalog import Accelerator, Figure
 from suanli.domain.programs import Program, RateSet
-from suanli.domain.subsidy import SubsidyDecision
+from suanli.domain.subsidy_facts import SubsidyDecision
 from suanli.domain.systems import System, TotalCheck
 from suanli.services import programs
 

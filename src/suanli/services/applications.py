@@ -24,12 +24,8 @@ from suanli.domain.money import Money, apply_rate
 from suanli.domain.programs import Program
 from suanli.domain.registry import Tenant, check_id
 from suanli.domain.roles import Principal, Role
-from suanli.domain.subsidy import (
-    Contract,
-    SubsidyDecision,
-    stacking_conflicts,
-    total_rate_limit,
-)
+from suanli.domain.subsidy_checks import stacking_conflicts, total_rate_limit
+from suanli.domain.subsidy_facts import Contract, SubsidyDecision
 from suanli.domain.vouchers import (
     Application,
     ReviewResult,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from suanli.domain.registry import check_id
 from suanli.domain.roles import READ_ALL_ROLES, Principal
-from suanli.domain.subsidy import Purchase
+from suanli.domain.subsidy_facts import Purchase
 from suanli.domain.vouchers import Claim, ReviewResult, Status, check_limits
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.rejection import Code, Rejection

@@ -22,11 +22,9 @@ from suanli.domain.compliance import (
     Flag,
     Rule,
     RuleBook,
-    build_book,
-    parse_places,
-    parse_rule,
     screen_offers,
 )
+from suanli.domain.compliance_rules import build_book, parse_places, parse_rule
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.subsidy_plan import OfferView
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError

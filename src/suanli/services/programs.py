@@ -17,20 +17,12 @@ from pathlib import Path
 
 from suanli.domain.catalog import Accelerator
 from suanli.domain.money import Money
-from suanli.domain.programs import Program, check_required_known, parse_program
+from suanli.domain.program_file import parse_program
+from suanli.domain.programs import Program, check_required_known
 from suanli.domain.registry import Provider, Tenant
 from suanli.domain.roles import Principal, Role
-from suanli.domain.subsidy import (
-    AWARD,
-    Contract,
-    Purchase,
-    SubsidyDecision,
-    compute_purchase_subsidy,
-    compute_subsidy,
-    contract_rate,
-    percent,
-    probe,
-)
+from suanli.domain.subsidy import AWARD, compute_purchase_subsidy, compute_subsidy, contract_rate
+from suanli.domain.subsidy_facts import Contract, Purchase, SubsidyDecision, percent, probe
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.paths import data_dir
 from suanli.services import registry

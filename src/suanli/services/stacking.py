@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from suanli.domain.programs import Program
-from suanli.domain.subsidy import Contract
+from suanli.domain.subsidy_facts import Contract
 from suanli.domain.vouchers import Application, Status
 from suanli.services import awards
 from suanli.services.catalog import load_catalog

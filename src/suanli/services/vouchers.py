@@ -10,7 +10,7 @@ from typing import Any
 
 from suanli.domain.registry import Provider
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
-from suanli.domain.subsidy import provider_refusals, refuses_related
+from suanli.domain.subsidy_checks import provider_refusals, refuses_related
 from suanli.domain.vouchers import Voucher
 from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Balance, TransferOutcome
