@@ -16,7 +16,7 @@ from suanli.services.programs import check_program_file, programs_dir
 
 def test_the_shipped_list_is_sourced() -> None:
     shipped = shipped_filings()
-    assert len(shipped) >= 16
+    assert len(shipped) >= 17
     for number, filing in shipped.items():
         assert filing.filing_number == number and filing.name and filing.developer
         assert filing.source_url.startswith("https://") and filing.source_title
