@@ -3,8 +3,9 @@
     python bench/placement.py --requests 10000 --offers 1000 --seed 1 --json
 
 The instance is synthetic (suanli.placement.synthetic): city programs with budgets and a 70 %
-domestic floor, a 5 % fair-share cap on scarce models, 14 twelve-hour slots, k cheapest pools
-per request. ``lp_bound`` is the LP relaxation over the same candidates.
+domestic floor, a 5 % fair-share cap on scarce models, 14 twelve-hour slots, 100 offers drawn
+per request and its k cheapest kept. ``lp_bound`` is the LP relaxation over the same candidates
+(solved by column generation, so it is the bound over all of them).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--offers", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--time-limit", type=float, default=170.0, help="the batch's, in seconds")
     ap.add_argument("--quotes", type=int, default=100, help="quote samples for quote_ms_p50")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -1,12 +1,15 @@
-"""Cost every (request, pool) pair, keep each request's k cheapest, expand start slots.
+"""Cost every feasible (request, pool) pair, keep each request's k cheapest, expand start slots.
 
-Pruning is what makes 10,000 requests × 1,000 pools tractable: the solver sees k pools per
-request, each with a few start slots, instead of ten million pairs.
+Pruning is what makes 100,000 requests × 5,000 pools tractable: the solver sees k pools per
+request, each with a few start slots, instead of half a billion pairs. The pairs themselves
+come either as a dense requests × pools matrix of hours (NaN: infeasible) or, for large
+instances, as ``PairHours``: only the pairs a request can use, so memory grows with the pairs,
+not with requests × pools. Every step is a numpy expression over all pairs of a chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from suanli.placement.model import (
     CANDIDATE_DTYPES,
+    BoolArray,
     Candidates,
     FloatArray,
     Instance,
@@ -26,6 +30,15 @@ from suanli.placement.policy import Policy
 # (domestic rate, foreign rate) per program: the share of cost the program pays.
 Rates = Mapping[str, tuple[Fraction, Fraction]]
 _CHUNK = 2000  # requests costed at a time, to bound memory
+
+
+@dataclass(frozen=True, slots=True)
+class PairHours:
+    """Hours per (request, pool) pair, sorted by request; a pair not listed is infeasible."""
+
+    request: IntArray
+    pool: IntArray
+    hours: FloatArray
 
 
 def hours_matrix(
@@ -41,45 +54,85 @@ def hours_matrix(
     return out
 
 
-def _subsidy(cost_fen: IntArray, rate: Fraction) -> IntArray:
-    # Integer arithmetic, rounded down like suanli.domain.money.apply_rate.
-    return (cost_fen * rate.numerator) // rate.denominator
-
-
-def _feasible(
-    reqs: Sequence[Request], pools: Sequence[Pool], hours: FloatArray, dur: IntArray, n_slots: int
-) -> np.ndarray:
-    count = np.array([p.count for p in pools])
-    dom = np.array([p.domestic for p in pools])
-    ok = np.isfinite(hours) & (hours > 0)
-    for i, r in enumerate(reqs):
-        row = ok[i]
-        row &= count >= r.accels
-        if "domestic" not in r.allowed_origins:
-            row &= ~dom
-        if "foreign" not in r.allowed_origins:
-            row &= dom
-        if r.program is not None:
-            row &= np.array([not p.programs or r.program in p.programs for p in pools])
-        end = min(n_slots, r.deadline_slot if r.deadline_slot is not None else n_slots)
-        row &= r.submit_slot + dur[i] <= end
-    return ok
+def _pair_chunks(hours: FloatArray | PairHours, n_requests: int) -> Iterator[PairHours]:
+    """The pairs, a chunk of requests at a time (a dense matrix is never flattened whole)."""
+    for lo in range(0, n_requests, _CHUNK):
+        hi = min(lo + _CHUNK, n_requests)
+        if isinstance(hours, PairHours):
+            a, b = np.searchsorted(hours.request, [lo, hi])
+            yield PairHours(hours.request[a:b], hours.pool[a:b], hours.hours[a:b])
+        else:
+            block = np.asarray(hours[lo:hi], dtype=np.float64)
+            r, p = np.nonzero(np.isfinite(block) & (block > 0))
+            yield PairHours(r.astype(np.int64) + lo, p.astype(np.int64), block[r, p])
 
 
 @dataclass(frozen=True, slots=True)
-class _PoolArrays:
-    """Per-pool columns every chunk of requests is priced against."""
+class _Columns:
+    """Per-request and per-pool columns that every pair is checked and priced against."""
 
-    price_fen: np.ndarray
-    domestic: np.ndarray
-    scarce: np.ndarray
-    k: int  # candidates kept per request
+    accels: IntArray
+    submit: IntArray
+    end: IntArray  # the slot a request must end by (deadline, capped at the horizon)
+    allow_dom: BoolArray
+    allow_for: BoolArray
+    program: IntArray  # index into the instance's programs; -1: none
+    rate: IntArray  # (n_requests, 4): domestic numerator, denominator, foreign ditto
+    price_fen: IntArray
+    count: IntArray
+    domestic: BoolArray
+    scarce: BoolArray
+    accredits: BoolArray  # (n_pools, n_programs + 1): the pool may serve the program's requests
+
+
+def _columns(
+    requests: Sequence[Request],
+    pools: Sequence[Pool],
+    policy: Policy,
+    programs: tuple[str, ...],
+    rates: Rates,
+    n_slots: int,
+) -> _Columns:
+    prog_index = {p: i for i, p in enumerate(programs)}
+    rate = np.array([_rate_row(r.program, rates) for r in requests], dtype=np.int64)
+    # One column per program and a last one, all true, that index -1 (no program) reads.
+    accredits = np.array(
+        [[not p.programs or prog in p.programs for prog in programs] + [True] for p in pools],
+        dtype=bool,
+    ).reshape(len(pools), len(programs) + 1)
+    return _Columns(
+        accels=np.array([r.accels for r in requests], dtype=np.int64),
+        submit=np.array([r.submit_slot for r in requests], dtype=np.int64),
+        end=np.array(
+            [
+                n_slots if r.deadline_slot is None else min(n_slots, r.deadline_slot)
+                for r in requests
+            ],
+            dtype=np.int64,
+        ),
+        allow_dom=np.array(["domestic" in r.allowed_origins for r in requests], dtype=bool),
+        allow_for=np.array(["foreign" in r.allowed_origins for r in requests], dtype=bool),
+        program=np.array([prog_index.get(r.program or "", -1) for r in requests], dtype=np.int64),
+        rate=rate.reshape(len(requests), 4),
+        price_fen=np.array([p.price_fen_per_accel_hour for p in pools], dtype=np.int64),
+        count=np.array([p.count for p in pools], dtype=np.int64),
+        domestic=np.array([p.domestic for p in pools], dtype=bool),
+        scarce=np.array([p.scarce or p.accelerator_id in policy.scarce_models for p in pools]),
+        accredits=accredits,
+    )
+
+
+def _rate_row(program: str | None, rates: Rates) -> tuple[int, int, int, int]:
+    if program is None or program not in rates:
+        return (0, 1, 0, 1)
+    d, f = rates[program]
+    return (d.numerator, d.denominator, f.numerator, f.denominator)
 
 
 def build_candidates(
     requests: Sequence[Request],
     pools: Sequence[Pool],
-    hours: FloatArray,
+    hours: FloatArray | PairHours,
     policy: Policy,
     *,
     n_slots: int,
@@ -88,21 +141,13 @@ def build_candidates(
     max_starts: int = 3,
 ) -> Instance:
     """An Instance over each request's k cheapest feasible pools, up to ``max_starts`` starts."""
-    rates = rates or {}
     programs = tuple(sorted({r.program for r in requests if r.program is not None}))
-    prog_index = {p: i for i, p in enumerate(programs)}
-    columns = _PoolArrays(
-        price_fen=np.array([p.price_fen_per_accel_hour for p in pools], dtype=np.int64),
-        domestic=np.array([p.domestic for p in pools], dtype=bool),
-        scarce=np.array([p.scarce or p.accelerator_id in policy.scarce_models for p in pools]),
-        k=min(policy.candidates_per_request, len(pools)),
-    )
+    cols = _columns(requests, pools, policy, programs, rates or {}, n_slots)
+    k = min(policy.candidates_per_request, len(pools))
     parts: list[dict[str, np.ndarray]] = []
-    for lo in range(0, len(requests), _CHUNK):
-        chunk = _Chunk(requests[lo : lo + _CHUNK], hours[lo : lo + _CHUNK], lo)
-        parts += _chunk_candidates(
-            chunk, pools, columns, rates, prog_index, n_slots, slot_hours, max_starts
-        )
+    for pairs in _pair_chunks(hours, len(requests)):
+        priced = _cheapest(_priced(pairs, cols, slot_hours), k)
+        parts += _expand(priced, cols, max_starts, slot_hours)
     cands = _concat(parts)
     order = np.lexsort((cands.start_slot, cands.pool, cands.request))
     return Instance(
@@ -117,82 +162,64 @@ def build_candidates(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Chunk:
-    requests: Sequence[Request]
-    hours: FloatArray
-    offset: int  # index of the chunk's first request in the whole instance
+def _priced(pairs: PairHours, cols: _Columns, slot_hours: float) -> dict[str, np.ndarray]:
+    """The feasible pairs with their duration in slots, cost and subsidy."""
+    r, p, h = pairs.request, pairs.pool, pairs.hours
+    dur = np.ceil(h / slot_hours - 1e-9).astype(np.int64).clip(min=1)
+    ok = np.isfinite(h) & (h > 0) & cols.accredits[p, cols.program[r]]
+    ok &= cols.count[p] >= cols.accels[r]
+    ok &= np.where(cols.domestic[p], cols.allow_dom[r], cols.allow_for[r])
+    ok &= cols.submit[r] + dur <= cols.end[r]
+    r, p, h, dur = r[ok], p[ok], h[ok], dur[ok]
+    cost = np.rint(cols.price_fen[p] * cols.accels[r] * h).astype(np.int64)
+    dom = cols.domestic[p]
+    num = np.where(dom, cols.rate[r, 0], cols.rate[r, 2])
+    den = np.where(dom, cols.rate[r, 1], cols.rate[r, 3])
+    # Integer arithmetic, rounded down like suanli.domain.money.apply_rate.
+    subsidy = (cost * num) // den
+    return {"request": r, "pool": p, "hours": h, "dur": dur, "cost": cost, "subsidy": subsidy}
 
 
-def _chunk_subsidy(
-    reqs: Sequence[Request], cost: np.ndarray, domestic: np.ndarray, rates: Rates
-) -> np.ndarray:
-    subsidy = np.zeros_like(cost)
-    for i, r in enumerate(reqs):
-        if r.program is not None and r.program in rates:
-            d_rate, f_rate = rates[r.program]
-            subsidy[i] = np.where(domestic, _subsidy(cost[i], d_rate), _subsidy(cost[i], f_rate))
-    return subsidy
+def _cheapest(pairs: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    """Each request's k pairs of least net cost (ties: the lower pool index)."""
+    r = pairs["request"]
+    order = np.lexsort((pairs["pool"], pairs["cost"] - pairs["subsidy"], r))
+    r_sorted = r[order]
+    first = np.searchsorted(r_sorted, r_sorted, side="left")
+    keep = order[np.arange(order.size) - first < k]
+    return {name: col[keep] for name, col in pairs.items()}
 
 
-def _chunk_candidates(
-    chunk: _Chunk,
-    pools: Sequence[Pool],
-    columns: _PoolArrays,
-    rates: Rates,
-    prog_index: dict[str, int],
-    n_slots: int,
-    slot_hours: float,
-    max_starts: int,
+def _expand(
+    pairs: dict[str, np.ndarray], cols: _Columns, max_starts: int, slot_hours: float
 ) -> list[dict[str, np.ndarray]]:
-    """The candidate columns of one chunk of requests: its k cheapest feasible pools, each at
-    up to ``max_starts`` start slots that still meet the deadline."""
-    reqs, h, k = chunk.requests, chunk.hours, columns.k
-    accels = np.array([r.accels for r in reqs], dtype=np.int64)
-    safe_h = np.where(np.isfinite(h), h, 0.0)
-    dur = np.ceil(safe_h / slot_hours - 1e-9).astype(np.int64).clip(min=1)
-    ok = _feasible(reqs, pools, h, dur, n_slots)
-    cost = np.rint(columns.price_fen[None, :] * accels[:, None] * safe_h).astype(np.int64)
-    subsidy = _chunk_subsidy(reqs, cost, columns.domestic, rates)
-    net = np.where(ok, (cost - subsidy).astype(np.float64), np.inf)
-    best = np.argpartition(net, k - 1, axis=1)[:, :k] if k < len(pools) else None
-    cols = best if best is not None else np.tile(np.arange(len(pools)), (len(reqs), 1))
-    rows = np.repeat(np.arange(len(reqs)), cols.shape[1])
-    cols = cols.ravel()
-    keep = np.isfinite(net[rows, cols])
-    rows, cols = rows[keep], cols[keep]
-    submit = np.array([r.submit_slot for r in reqs], dtype=np.int64)[rows]
-    deadline = np.array(
-        [n_slots if r.deadline_slot is None else min(n_slots, r.deadline_slot) for r in reqs],
-        dtype=np.int64,
-    )[rows]
+    """Candidate columns: each pair at up to ``max_starts`` start slots that meet the deadline."""
+    r, p, d = pairs["request"], pairs["pool"], pairs["dur"]
+    submit, deadline = cols.submit[r], cols.end[r]
     # The floor is on the hours a program subsidises: one that pays nothing on a candidate
     # (rate 0 there) neither spends its budget nor counts.
-    program = np.array(
-        [prog_index.get(reqs[int(i)].program or "", -1) for i in rows], dtype=np.int64
-    )
-    d = dur[rows, cols]
+    program = np.where(pairs["subsidy"] > 0, cols.program[r], -1)
     parts: list[dict[str, np.ndarray]] = []
     for j in range(max_starts):
         start = submit + j
         fits = start + d <= deadline
         if not fits.any():
             break
-        rr, cc, ss, dd = rows[fits], cols[fits], start[fits], d[fits]
+        rr, pp, ss = r[fits], p[fits], start[fits]
         parts.append(
             {
-                "request": rr + chunk.offset,
-                "pool": cc,
+                "request": rr,
+                "pool": pp,
                 "start_slot": ss,
-                "end_slot": ss + dd,
-                "accels": accels[rr],
-                "hours": h[rr, cc],
-                "cost_fen": cost[rr, cc],
-                "subsidy_fen": subsidy[rr, cc],
-                "program": np.where(subsidy[rr, cc] > 0, program[fits], -1),
-                "domestic": columns.domestic[cc],
-                "scarce": columns.scarce[cc],
-                "wait_hours": (ss - submit[fits]) * slot_hours,
+                "end_slot": ss + d[fits],
+                "accels": cols.accels[rr],
+                "hours": pairs["hours"][fits],
+                "cost_fen": pairs["cost"][fits],
+                "subsidy_fen": pairs["subsidy"][fits],
+                "program": program[fits],
+                "domestic": cols.domestic[pp],
+                "scarce": cols.scarce[pp],
+                "wait_hours": np.full(rr.size, j * slot_hours),
             }
         )
     return parts

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from suanli.placement.check import Tally, objective, violations
+from suanli.placement.colgen import solve_lp
 from suanli.placement.greedy import greedy
 from suanli.placement.model import BoolArray, FloatArray, Instance, IntArray, Solution
 
@@ -110,13 +111,11 @@ def constraint_rows(inst: Instance) -> _Rows:
 def _highs(
     inst: Instance, rows: _Rows, *, relax: bool, time_limit_s: float, rel_gap: float = 0.0
 ) -> highspy.Highs:
-    cs = inst.candidates
-    value = np.array([r.value_fen for r in inst.requests], dtype=np.float64)
-    n = len(cs)
+    n = len(inst.candidates)
     lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = rows.matrix.shape[0]
-    lp.col_cost_ = (inst.objective_terms() - value[cs.request]) / _cost_scale(inst)
+    lp.col_cost_ = _scaled_cost(inst)
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.ones(n)
     inf = highspy.kHighsInf
@@ -147,6 +146,13 @@ def _new_highs() -> highspy.Highs:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _scaled_cost(inst: Instance) -> FloatArray:
+    """Per candidate, its objective term less its request's value, in ``_cost_scale`` units."""
+    value = np.array([r.value_fen for r in inst.requests], dtype=np.float64)
+    terms = inst.objective_terms() - value[inst.candidates.request]
+    return np.asarray(terms / _cost_scale(inst), dtype=np.float64)
 
 
 def _cost_scale(inst: Instance) -> float:
@@ -186,27 +192,37 @@ def solve_batch(inst: Instance, *, time_limit_s: float | None = None) -> Solutio
         choice = np.full(len(inst.requests), -1, dtype=np.int64)
         return Solution("batch", choice, constant, constant, "optimal", 0.0, 0.0)
     rows = constraint_rows(inst)
-    h = _highs(inst, rows, relax=True, time_limit_s=limit)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    lower, upper = rows.lower, rows.upper
+    lp = solve_lp(inst, rows.matrix.tocsc(), lower, upper, _scaled_cost(inst),
+                  time_limit_s=_left(started, limit), new_highs=_new_highs)  # fmt: skip
+    if lp is None:
         # No LP optimum in time: the greedy answer, its gap measured against the weaker bound.
         choice = greedy(inst).choice
         sol = _report(inst, choice, None, "fallback_greedy", started)
         return replace(sol, gap=_gap(sol.objective, separable_bound(inst)))
-    lp_shifted = h.getInfo().objective_function_value * _cost_scale(inst)
+    lp_shifted = lp.bound * _cost_scale(inst)
     lp_bound = lp_shifted + constant
-    x = np.asarray(h.getSolution().col_value)
     gap = _solver_gap(inst, lp_shifted, constant)
-    choice, status = _round(inst, x), "lp_rounding"
+    held = replace(inst, candidates=inst.candidates.take(lp.columns))
+    rounded = _round(held, lp.x)
+    # The rest works over the candidates an answer better than the rounded one could use.
+    slack = (objective(held, rounded) - lp_bound) / _cost_scale(inst)
+    columns, x = lp.widened(slack, most=lp.columns.size)
+    sub = replace(inst, candidates=inst.candidates.take(columns))
+    sub_rows = constraint_rows(sub)
+    where = np.searchsorted(columns, lp.columns)
+    choice = np.where(rounded >= 0, where[np.maximum(rounded, 0)], -1)
+    status = "lp_rounding"
     # Most of the LP is integral: fix those, branch on the rest (a small MILP, quickly solved).
-    fixed = _milp(inst, rows, x > 1 - 1e-6, None, _left(started, limit) / 2, gap)
-    if fixed is not None and objective(inst, fixed) < objective(inst, choice):
+    fixed = _milp(sub, sub_rows, x > 1 - 1e-6, None, _left(started, limit) / 2, gap)
+    if fixed is not None and objective(sub, fixed) < objective(sub, choice):
         choice, status = fixed, "fixed_lp_milp"
-    if objective(inst, choice) - lp_bound > inst.policy.mip_rel_gap * abs(lp_bound):
-        # Still not close enough: the full MILP, started from the best answer so far.
-        full = _milp(inst, rows, None, choice, _left(started, limit), gap)
-        if full is not None and objective(inst, full) < objective(inst, choice):
+    if objective(sub, choice) - lp_bound > inst.policy.mip_rel_gap * abs(lp_bound):
+        # Still not close enough: the MILP over those candidates, started from the best so far.
+        full = _milp(sub, sub_rows, None, choice, _left(started, limit), gap)
+        if full is not None and objective(sub, full) < objective(sub, choice):
             choice, status = full, "milp"
+    choice = np.where(choice >= 0, columns[np.maximum(choice, 0)], -1)
     return _report(inst, choice, lp_bound, status, started)
 
 
