@@ -268,7 +268,7 @@ _PG_TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "text", "
              "timestamptz", "text", "timestamptz", "timestamptz")  # fmt: skip
 _PG_INSERT_TRANSFERS = (
     f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%(c{i})s::{t}[]" for i, t in enumerate(_PG_TYPES))
+    + ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(_PG_TYPES))
     + ") ON CONFLICT DO NOTHING RETURNING 1"
 )
 _SQLITE_INSERT_TRANSFERS = (
