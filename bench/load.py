@@ -176,6 +176,7 @@ class PhaseStats:
     server_errors_5xx: int
     failing_5xx: int  # every 5xx but a 503 with Retry-After
     transport_errors: dict[str, int]
+    first_transport_error_s: float | None  # when the first one finished, into the phase
     bad_token_2xx: int
     unfinished_clients: int  # threads still in a request when the phase's bound ran out
     client_failures: tuple[str, ...]  # exceptions inside the bench's own clients
@@ -679,6 +680,7 @@ def summarise_phase(
         server_errors_5xx=len(five),
         failing_5xx=len(five) - shed,
         transport_errors=dict(sorted(errors.items())),
+        first_transport_error_s=min((round(s.done_s, 2) for s in samples if s.error), default=None),
         bad_token_2xx=sum(1 for s in samples if s.who != LEGIT and 200 <= s.status < 300),
         unfinished_clients=unfinished,
         client_failures=failures,
