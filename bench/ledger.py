@@ -9,8 +9,8 @@ durable write of that database.
 The same transfers are also run with the audit log switched off (no entry drafted, watched or
 appended), so ``audit_ratio`` (with / without) says what the log costs a transfer.
 Batches: the same transfers in batches of 100 and 1,000 (``services.ledger_batch``, one unit of
-work each, every transfer with its audit entry), against the raw batched insert of the same
-database (batches of the same size into the plain table, one unit of work each):
+work each, one audit entry a batch listing its transfers), against the raw batched insert of the
+same database (batches of the same size into the plain table, one unit of work each):
 ``batch_<size>_ratio``. Finally 32 client threads mix single transfers and batches on the same
 hot accounts, and the invariant breaks are counted (0 expected).
 The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.

@@ -23,6 +23,12 @@ p50/p99 latency, status classes, 429 and 503 counts, 5xx and transport errors (r
 timeouts) by kind; the legitimate clients' throughput and p99 in the mixed phase against the
 baseline; the server's RSS (VmRSS, and VmHWM at the end); a summary of the server's stderr.
 
+Workers: --workers N serves PostgreSQL with ``suanli serve --workers N`` (SQLite keeps one).
+With --kill-worker-at-s S one worker process gets SIGKILL S seconds into the mixed phase
+(bench/worker_kill.py); afterwards every submission the clients saw answered 2xx must be in the
+database, and ``suanli ledger check`` and ``suanli audit verify`` must pass. The killed worker's
+in-flight requests fail at the transport; in that phase they are reported, not failed on.
+
 Exit status 1 if any request got a 5xx other than a 503 carrying Retry-After (load shedding, which
 is allowed), a transport error, or a bad token was answered 2xx; 0 otherwise.
 
@@ -32,6 +38,7 @@ most its duration + --timeout-s + 5 s.
 
 Usage: .venv/bin/python bench/load.py [--db sqlite|postgresql|both] [--clients 64]
        [--bad-clients 32] [--duration-s 20] [--max-requests N] [--seed 1] [--pg-url URL] [--json]
+       [--workers 4 [--kill-worker-at-s 10]]
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ from suanli.services.world import load_world  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
 from suanli.store.uow import UnitOfWork  # noqa: E402
+from worker_kill import Kill, check_books, missing_requests  # noqa: E402
 
 MAX_DURATION_S = 120.0
 BASELINE_FRACTION = 1 / 3
@@ -135,6 +143,7 @@ class PhasePlan:
     seed: int
     timeout_s: float
     tag: str  # makes request ids unique across runs on a reused database
+    acked: list[str] = dataclasses.field(default_factory=list)  # submissions answered 2xx
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +176,7 @@ class PhaseStats:
     server_errors_5xx: int
     failing_5xx: int  # every 5xx but a 503 with Retry-After
     transport_errors: dict[str, int]
+    first_transport_error_s: float | None  # when the first one finished, into the phase
     bad_token_2xx: int
     unfinished_clients: int  # threads still in a request when the phase's bound ran out
     client_failures: tuple[str, ...]  # exceptions inside the bench's own clients
@@ -192,11 +202,22 @@ class DbReport:
     rss_kib: dict[str, int]  # VmRSS after start and after each phase; VmHWM at the end
     server_exit_code: int | None
     server_log: ServerLog
+    workers: int = 1
+    kill: dict[str, Any] | None = None  # the worker-kill mode's record (bench/worker_kill.py)
 
     @property
     def failed(self) -> bool:
+        if self.kill is not None and (
+            self.kill["lost_acknowledged"] or self.kill["ledger_check_exit"]
+            or self.kill["audit_verify_exit"] or self.kill["killed_pid"] is None
+        ):  # fmt: skip
+            return True
+        # With a worker killed, resets of its in-flight requests are expected (not acknowledged).
         return any(
-            p.failing_5xx or p.transport_errors or p.bad_token_2xx or p.client_failures
+            p.failing_5xx
+            or p.bad_token_2xx
+            or p.client_failures
+            or (p.transport_errors and not (self.kill and p.phase == "mixed"))
             for p in self.phases
         )
 
@@ -257,8 +278,9 @@ def read_memory_kib(pid: int) -> dict[str, int]:
 class Server:
     """``suanli serve`` on a free local port, its output in files; stopped by ``stop``."""
 
-    def __init__(self, url: str, log_prefix: Path) -> None:
+    def __init__(self, url: str, log_prefix: Path, workers: int = 1) -> None:
         self.url = url
+        self.workers = workers
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = log_prefix.with_name(log_prefix.name + ".stdout.log")
@@ -269,6 +291,7 @@ class Server:
     def start(self) -> Server:
         env = {**os.environ, "SUANLI_DATABASE_URL": self.url}
         cmd = [_suanli_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--workers", str(self.workers)] if self.workers > 1 else []
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
@@ -450,7 +473,10 @@ class LegitClient:
         return self.rec.call(LEGIT, QUOTES, "/api/v1/quotes", self.tenant_auth, self._body("q"))
 
     def submit(self) -> httpx.Response | None:
-        resp = self.rec.call(LEGIT, SUBMIT, "/api/v1/requests", self.tenant_auth, self._body("r"))
+        body = self._body("r")
+        resp = self.rec.call(LEGIT, SUBMIT, "/api/v1/requests", self.tenant_auth, body)
+        if resp is not None and 200 <= resp.status_code < 300:
+            self.plan.acked.append(body["id"])
         run = (_json(resp) or {}).get("run")
         if isinstance(run, dict) and isinstance(run.get("id"), str):
             self.run_ids.append(run["id"])
@@ -654,6 +680,7 @@ def summarise_phase(
         server_errors_5xx=len(five),
         failing_5xx=len(five) - shed,
         transport_errors=dict(sorted(errors.items())),
+        first_transport_error_s=min((round(s.done_s, 2) for s in samples if s.error), default=None),
         bad_token_2xx=sum(1 for s in samples if s.who != LEGIT and 200 <= s.status < 300),
         unfinished_clients=unfinished,
         client_failures=failures,
@@ -671,9 +698,12 @@ def measure(name: str, url: str, args: argparse.Namespace, log_dir: Path) -> DbR
     began = time.perf_counter()
     creds = prepare_database(url, tag)
     setup_s = round(time.perf_counter() - began, 2)
-    server = Server(url, log_dir / f"{name}-server")
+    workers = args.workers if name == "postgresql" else 1  # SQLite serves with one worker
+    server = Server(url, log_dir / f"{name}-server", workers)
     rss_kib: dict[str, int] = {}
     phases: list[PhaseStats] = []
+    acked: list[str] = []
+    kill: Kill | None = None
     plans = [
         ("warmup", 1, 0, WARMUP_S),
         ("baseline", args.clients, 0, args.duration_s * BASELINE_FRACTION),
@@ -685,9 +715,15 @@ def measure(name: str, url: str, args: argparse.Namespace, log_dir: Path) -> DbR
         for phase, clients, bad, duration_s in plans:
             plan = PhasePlan(
                 phase, server.base_url, creds, clients, bad, duration_s,
-                args.max_requests, args.seed, args.timeout_s, tag,
+                args.max_requests, args.seed, args.timeout_s, tag, acked,
             )  # fmt: skip
+            if phase == "mixed" and args.kill_worker_at_s is not None and workers > 1:
+                assert server.proc is not None
+                kill = Kill(args.kill_worker_at_s, server.proc.pid)
+                kill.arm()
             phases.append(run_phase(plan))
+            if kill is not None and phase == "mixed":
+                kill.finish()
             rss_kib[f"after_{phase}"] = server.memory_kib().get("VmRSS", 0)
         rss_kib["peak"] = server.memory_kib().get("VmHWM", 0)
     finally:
@@ -702,7 +738,25 @@ def measure(name: str, url: str, args: argparse.Namespace, log_dir: Path) -> DbR
         rss_kib=rss_kib,
         server_exit_code=server.exit_code,
         server_log=summarise_server_log(server.stderr_path, server.stdout_path),
+        workers=workers,
+        kill=None if kill is None else _after_kill(kill, url, acked),
     )
+
+
+def _after_kill(kill: Kill, url: str, acked: list[str]) -> dict[str, Any]:
+    """What the kill cost: acknowledged submissions missing, and the books' checks."""
+    missing = missing_requests(url, acked)
+    return {
+        "at_s": kill.at_s,
+        "killed_pid": kill.killed_pid,
+        "killed_at_s": kill.killed_at_s,
+        "workers_before": kill.workers_before,
+        "workers_after": kill.workers_after,
+        "acknowledged_writes": len(acked),
+        "lost_acknowledged": len(missing),
+        "lost_examples": missing[:5],
+        **check_books(_suanli_command(), url, ROOT),
+    }
 
 
 def measure_all(args: argparse.Namespace, log_dir: Path) -> list[DbReport]:
@@ -798,6 +852,15 @@ def _print_db(console: Any, rep: DbReport) -> None:
         f"  server stderr: {log.tracebacks} tracebacks, {log.error_lines} ERROR lines",
         highlight=False,
     )
+    if rep.kill is not None:
+        k = rep.kill
+        console.print(
+            f"  workers {rep.workers}: killed pid {k['killed_pid']} at {k['killed_at_s']} s of "
+            f"the mixed phase; workers after {k['workers_after']}; acknowledged submissions "
+            f"{k['acknowledged_writes']}, lost {k['lost_acknowledged']}; ledger check exit "
+            f"{k['ledger_check_exit']}, audit verify exit {k['audit_verify_exit']}",
+            highlight=False,
+        )
     for line, count in log.exceptions:
         console.print(f"    {count:6d}  {line}", highlight=False)
 
@@ -813,8 +876,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pg-url", help="PostgreSQL URL (default: a throwaway server)")
     parser.add_argument("--log-dir", type=Path, help="keep server logs here (default: a temp dir)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="suanli serve --workers (PostgreSQL)"
+    )
+    parser.add_argument(
+        "--kill-worker-at-s", type=float,
+        help="SIGKILL one worker this many seconds into the mixed phase (needs --workers > 1)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
+    if args.kill_worker_at_s is not None and (args.workers < 2 or args.db != "postgresql"):
+        parser.error("--kill-worker-at-s needs --db postgresql and --workers 2 or more")
     if not 0 < args.duration_s <= MAX_DURATION_S:
         parser.error(f"--duration-s must be in (0, {MAX_DURATION_S:.0f}]")
     if args.clients < 1 or args.bad_clients < 0 or args.max_requests < 1:

@@ -1,11 +1,13 @@
 """The client and the CLI against a live ``suanli serve --workers 4`` on a real PostgreSQL:
 concurrent writes through ``suanli.client`` keep the audit chain verifying and the ledger
-balanced across worker processes; the tenant and provider commands run with ``--server``."""
+balanced across worker processes, also when one worker is killed (SIGKILL) in the middle of
+them; the tenant and provider commands run with ``--server``."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,13 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import select
 
 from suanli.client import Client, rejection_of
-from suanli.errors import NotFoundError, Unauthenticated
+from suanli.errors import BackendError, NotFoundError, Unauthenticated
 from suanli.services.world import load_world
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
+from suanli.store.tables.exchange import job_requests
 from tests.agent_support import TENANT, fund, ledger_breaks
 
 SUANLI = [sys.executable, "-m", "suanli.cli"]
@@ -55,6 +60,7 @@ class Live:
     env: dict[str, str]
     officer: str
     tenant: str
+    server_pid: int
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*SUANLI, *args], env=self.env, capture_output=True, text=True,
@@ -88,7 +94,8 @@ def live(pg_server: Any, tmp_path: Path) -> Iterator[Live]:
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
         probe.close()
-        yield Live(base, url, env, _token(url, "officer", None), _token(url, "tenant", TENANT))
+        officer, tenant = _token(url, "officer", None), _token(url, "tenant", TENANT)
+        yield Live(base, url, env, officer, tenant, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -169,3 +176,62 @@ def test_tenant_and_provider_commands_run_against_the_server(live: Live, tmp_pat
                         "--token", "")  # fmt: skip
     assert no_token.returncode == 1 and "token" in no_token.stderr
     assert rejection_of({"rejection": None}) is None
+
+
+def _worker_pids(supervisor_pid: int) -> list[int]:
+    """uvicorn's worker processes: the supervisor's spawned children (not its resource tracker)."""
+    children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children").read_text().split()
+    return [
+        int(pid)
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_worker_killed_mid_writes_loses_no_acknowledged_write(live: Live) -> None:
+    workers = _worker_pids(live.server_pid)
+    assert len(workers) == WORKERS, workers
+    acked: list[str] = []
+    resets: list[str] = []
+    stop = time.monotonic() + 6.0
+
+    def write(n: int) -> None:
+        with Client(live.base, live.tenant, retries=1, seed=n) as api:
+            k = 0
+            while time.monotonic() < stop:
+                rid, k = f"kill-{n}-{k}", k + 1
+                try:
+                    api.exchange.submit(_request(rid))
+                except BackendError as exc:
+                    # A reset by the killed worker is no acknowledgement; any other failure
+                    # (a 5xx) fails the test.
+                    if not isinstance(exc.__cause__, httpx.TransportError):
+                        raise
+                    resets.append(rid)
+                    continue
+                acked.append(rid)
+
+    with ThreadPoolExecutor(12) as pool:
+        writers = [pool.submit(write, n) for n in range(12)]
+        time.sleep(2.0)
+        os.kill(workers[0], signal.SIGKILL)
+        for writer in writers:
+            writer.result()
+    assert len(acked) > 24, (len(acked), len(resets))
+
+    engine = make_engine(live.db_url)
+    with engine.connect() as conn:
+        stored = set(
+            conn.scalars(select(job_requests.c.id).where(job_requests.c.id.like("kill-%")))
+        )
+    assert set(acked) <= stored, sorted(set(acked) - stored)[:5]
+    assert ledger_breaks(engine) == []
+    engine.dispose()
+    deadline = time.monotonic() + 30  # the supervisor replaces the dead worker
+    while len(_worker_pids(live.server_pid)) < WORKERS and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert workers[0] not in _worker_pids(live.server_pid)
+    for args in (("ledger", "check"), ("audit", "verify")):
+        done = live.cli(*args)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -3,17 +3,20 @@ ids repeated inside a batch, the size limit, bad input writing nothing, bulk exp
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 
+from suanli.domain.audit import BATCH_ACTION, batch_transfer_ids
 from suanli.errors import ValidationError
 from suanli.ledger.model import TransferResult, TransferStatus
 from suanli.services import ledger
 from suanli.services.ledger_batch import MAX_BATCH, TransferSpec, transfer_batch
 from suanli.store.repositories import audit as audit_repo
 from suanli.store.uow import UnitOfWork
+from tests.integration.test_audit import _tamper
 from tests.integration.test_ledger import ACCOUNTS, T0, balances, healthy, run
 
 R = TransferResult
@@ -128,19 +131,31 @@ def test_a_batch_over_the_limit_is_refused(books: Engine) -> None:
     assert balances(books) == before
 
 
-def test_a_full_batch_applies_with_an_audit_entry_each(books: Engine) -> None:
+def test_a_full_batch_applies_with_one_audit_entry_listing_every_transfer(books: Engine) -> None:
     specs = [TransferSpec(f"f{i}", "budget:sh-2026", "voucher:v1", 1, "CNY")
              for i in range(MAX_BATCH)]  # fmt: skip
     out = run(books, transfer_batch, specs)
     assert all(o.result is R.OK for o in out)
     assert balances(books)["voucher:v1"].posted_minor == 30_000 + MAX_BATCH
     with UnitOfWork(books, read_only=True) as uow:
-        logged = {
-            e.object_id for e in audit_repo.all_entries(uow.conn) if e.action == "ledger.single"
-        }
+        batches = [e for e in audit_repo.all_entries(uow.conn) if e.action == BATCH_ACTION]
         assert audit_repo.unlogged_transfers(uow.conn) == []
-    assert {s.id for s in specs} <= logged
+    assert len(batches) == 1
+    assert batch_transfer_ids(batches[0].change) == [s.id for s in specs]
+    assert json.loads(batches[0].change)["transfers"][0] == [
+        "f0", "single", "budget:sh-2026", "voucher:v1", 1, "CNY", None, ""
+    ]  # fmt: skip
     healthy(books)
+
+
+def test_a_transfer_left_out_of_its_batch_entry_is_reported_unlogged(books: Engine) -> None:
+    specs = [TransferSpec(f"u{i}", "budget:sh-2026", "voucher:v1", 1, "CNY") for i in range(3)]
+    assert all(o.ok for o in run(books, transfer_batch, specs))
+    last = ',["u2","single","budget:sh-2026","voucher:v1",1,"CNY",null,""]'
+    _tamper(books, f"UPDATE audit_log SET change = replace(change, '{last}', '') "
+                   f"WHERE action = '{BATCH_ACTION}'")  # fmt: skip
+    with UnitOfWork(books, read_only=True) as uow:
+        assert audit_repo.unlogged_transfers(uow.conn) == ["u2"]
 
 
 def test_bulk_expiry_releases_every_due_hold(books: Engine) -> None:

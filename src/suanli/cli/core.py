@@ -14,6 +14,8 @@ from suanli.services import tokens
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
 
+WORKER_HEALTHCHECK_S = 60  # uvicorn waits this long for a worker to answer a health check
+
 db_app = typer.Typer(help="Database schema.")
 token_app = typer.Typer(help="API tokens.")
 
@@ -123,6 +125,11 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # A worker spawned on a busy machine can take longer than uvicorn's default 5 s to
+        # answer its first health check (it imports the whole app); killed for that, it was
+        # restarted again and again and the server never came up. A dead worker is still
+        # replaced at once: the check is for hung ones.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

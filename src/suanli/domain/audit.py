@@ -21,6 +21,9 @@ from suanli.errors import ValidationError
 
 GENESIS_HASH = "0" * 64  # the "previous hash" of sequence 1
 FORMAT_VERSION = 1
+# A ledger batch's one entry: its change lists every transfer the batch applied, one row each.
+BATCH_ACTION = "ledger.batch"
+BATCH_COLUMNS = ("id", "kind", "debit", "credit", "amount_minor", "currency", "timeout_s", "memo")
 
 
 def _plain(value: Any) -> Any:
@@ -230,6 +233,15 @@ def verify_chain(entries: Iterable[Entry], saved_head: Head | None = None) -> Ch
         reason = f"the log ends at sequence {prev.seq}; the saved head is at {saved_head.seq}"
         return ChainCheck(count, prev, prev.seq + 1, f"truncated: {reason}")
     return ChainCheck(count, prev)
+
+
+def batch_transfer_ids(change: str) -> list[str]:
+    """The ids of the transfers a ``ledger.batch`` entry's change lists (none if malformed)."""
+    try:
+        rows = json.loads(change).get("transfers", [])
+        return [row[0] for row in rows if isinstance(row, list) and row and isinstance(row[0], str)]
+    except (ValueError, AttributeError, TypeError):
+        return []
 
 
 def parse_head(data: Mapping[str, Any]) -> Head:

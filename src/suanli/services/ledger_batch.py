@@ -4,10 +4,12 @@
 were made by ``ledger.transfer`` one after another in the caller's unit of work, and answers a
 ``TransferOutcome`` per transfer: a refused transfer is refused on its own (the ones before and
 after it still apply), exactly as it would be alone, with the balances the earlier transfers of
-the batch left. The batch costs a handful of statements whatever its size: the accounts are
-read and locked in one statement (id order, as every writer takes them), the ids looked up in
-one, the new transfers inserted in one, the changed totals written in one executemany; each
-applied transfer drafts its audit entry, as the single path does.
+the batch left (``ledger.batch.plan`` decides, in memory). The batch costs a handful of
+statements whatever its size: the accounts are read and locked in one statement (id order, as
+every writer takes them), the ids looked up in one, the new transfers inserted in one, the
+changed totals written in one; the applied transfers share one audit entry, ``ledger.batch``,
+whose change lists every one of them (its digest covers them all; ``audit verify`` counts a
+transfer listed there as logged).
 
 Idempotency per transfer id, as in ``ledger.transfer``: an id already stored answers ``exists``
 (same content) or ``exists_with_different_content``; an id repeated inside the batch is judged
@@ -23,62 +25,22 @@ officer's operation (the platform's operator), like ``suanli ledger`` on the con
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
-from suanli.ledger.model import (
-    Account,
-    Transfer,
-    TransferKind,
-    TransferOutcome,
-    TransferStatus,
-)
-from suanli.ledger.rules import same_request
+from suanli.ledger.batch import TransferSpec, plan
+from suanli.ledger.model import TransferOutcome, TransferStatus
 from suanli.services import audit
 from suanli.services.common import aware_now
-from suanli.services.ledger import _check_transfer, _refusal, _replayed
+from suanli.services.ledger import _check_transfer
 from suanli.store.repositories import ledger as repo
 from suanli.store.uow import UnitOfWork
 
+__all__ = ["MAX_BATCH", "TransferSpec", "check_batch", "expire_pending", "submit_batch",
+           "transfer_batch"]  # fmt: skip
+
 MAX_BATCH = 8190  # transfers per batch, as in TigerBeetle's batches
-
-
-@dataclass(frozen=True, slots=True)
-class TransferSpec:
-    """One transfer of a batch: the arguments of ``ledger.transfer``."""
-
-    id: str
-    debit_account_id: str
-    credit_account_id: str
-    amount_minor: int
-    currency: str
-    pending: bool = False
-    timeout_s: int | None = None
-    memo: str = ""
-
-    @property
-    def kind(self) -> TransferKind:
-        return TransferKind.PENDING if self.pending else TransferKind.SINGLE
-
-    def same_as(self, stored: Transfer) -> bool:
-        return same_request(
-            stored, kind=self.kind, debit_account_id=self.debit_account_id,
-            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
-            currency=self.currency, pending_id=None, timeout_s=self.timeout_s, memo=self.memo,
-        )  # fmt: skip
-
-    def applied(self, at: datetime) -> Transfer:
-        return Transfer(
-            id=self.id, kind=self.kind, debit_account_id=self.debit_account_id,
-            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
-            currency=self.currency,
-            status=TransferStatus.PENDING if self.pending else TransferStatus.POSTED,
-            pending_id=None, timeout_s=self.timeout_s,
-            timeout_at=at + timedelta(seconds=self.timeout_s) if self.timeout_s else None,
-            memo=self.memo, created_at=at,
-        )  # fmt: skip
 
 
 def check_batch(specs: Sequence[TransferSpec]) -> None:
@@ -112,40 +74,14 @@ def transfer_batch(
     # Read after the locks: a concurrent writer of one of these ids on these accounts has
     # committed by now, so its transfer is seen here and answered as a replay.
     stored = repo.get_transfers(uow.conn, (s.id for s in specs))
-    outcomes: list[TransferOutcome] = []
-    new: list[Transfer] = []
-    deltas: dict[str, dict[str, int]] = {}
-    for spec in specs:
-        if spec.id in stored:
-            outcomes.append(_replayed(stored[spec.id], spec.same_as(stored[spec.id])))
-            continue
-        refusal = _refusal(accounts, spec.debit_account_id, spec.credit_account_id,
-                           spec.amount_minor, spec.currency)  # fmt: skip
-        if refusal is not None:
-            outcomes.append(refusal)
-            continue
-        made = spec.applied(at)
-        stored[made.id] = made
-        new.append(made)
-        _apply(accounts, deltas, made)
-        outcomes.append(audit.transferred(uow, made))
-    if repo.insert_transfers(uow.conn, new) != len(new):
+    decided = plan(accounts, stored, specs, at)
+    if repo.insert_transfers(uow.conn, decided.new) != len(decided.new):
         # An id was stored by a concurrent writer on other accounts after the lookup: roll the
         # whole batch back; its retry answers that id as a replay.
         raise ConflictError("a transfer id of the batch was stored concurrently; retry the batch")
-    repo.add_to_many(uow.conn, deltas)
-    return outcomes
-
-
-def _apply(accounts: dict[str, Account], deltas: dict[str, dict[str, int]], t: Transfer) -> None:
-    """Add ``t`` to the in-memory totals (later transfers of the batch see it) and the deltas."""
-    side = "pending" if t.kind is TransferKind.PENDING else "posted"
-    for account_id, total in ((t.debit_account_id, f"{side}_debits"),
-                              (t.credit_account_id, f"{side}_credits")):  # fmt: skip
-        account = accounts[account_id]
-        accounts[account_id] = replace(account, **{total: getattr(account, total) + t.amount_minor})
-        changes = deltas.setdefault(account_id, {})
-        changes[total] = changes.get(total, 0) + t.amount_minor
+    repo.add_to_many(uow.conn, decided.deltas)
+    audit.record_batch(uow, decided.new)
+    return decided.outcomes
 
 
 def submit_batch(
@@ -172,12 +108,10 @@ def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
     repo.lock_accounts(
         uow.conn, {a for h in due for a in (h.debit_account_id, h.credit_account_id)}
     )
-    deltas: dict[str, dict[str, int]] = {}
+    deltas: dict[str, list[int]] = {}
     for hold in due:
-        for account_id, total in ((hold.debit_account_id, "pending_debits"),
-                                  (hold.credit_account_id, "pending_credits")):  # fmt: skip
-            changes = deltas.setdefault(account_id, {})
-            changes[total] = changes.get(total, 0) - hold.amount_minor
+        deltas.setdefault(hold.debit_account_id, [0, 0, 0, 0])[2] -= hold.amount_minor
+        deltas.setdefault(hold.credit_account_id, [0, 0, 0, 0])[3] -= hold.amount_minor
         audit.record_transfer(uow, hold, "ledger.expire")
     repo.resolve_holds(uow.conn, [h.id for h in due], TransferStatus.EXPIRED, at)
     repo.add_to_many(uow.conn, deltas)

@@ -82,6 +82,13 @@ def _buffer(conn: Connection) -> AuditBuffer | None:
     return found
 
 
+def wrote(conn: Connection, table: str) -> None:
+    """Count ``table`` changed by a statement sent to the driver directly (``exec_driver_sql``
+    fires no ``after_execute``): the ledger batch's writes."""
+    if (buffer := _buffer(conn)) is not None:
+        buffer.changed.add(table)
+
+
 def _after_execute(conn: Connection, clause: Any, *args: Any) -> None:
     if (buffer := _buffer(conn)) is not None:
         buffer.executed(clause, args[-1])

@@ -14,7 +14,16 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
-from suanli.domain.audit import EMPTY, Actor, Draft, Entry, Head, seal
+from suanli.domain.audit import (
+    BATCH_ACTION,
+    EMPTY,
+    Actor,
+    Draft,
+    Entry,
+    Head,
+    batch_transfer_ids,
+    seal,
+)
 from suanli.store.db import as_utc
 from suanli.store.tables.audit import audit_log
 from suanli.store.tables.ledger import ledger_transfers
@@ -107,10 +116,23 @@ def _logged(kind: str, column: Any, action: str | None = None) -> Any:
 
 
 def unlogged_transfers(conn: Connection, limit: int = 1000) -> list[str]:
-    """Ids of ledger transfers that no entry names, oldest first."""
+    """Ids of ledger transfers that no entry names nor any batch entry lists, oldest first."""
     t = ledger_transfers.c
     stmt = select(t.id).where(~_logged("transfer", t.id)).order_by(t.created_at, t.id)
-    return list(conn.scalars(stmt.limit(limit)))
+    if not conn.scalars(stmt.limit(1)).first():
+        return []
+    # Transfers of batches are not named one by one: read the lists of the batch entries.
+    listed: set[str] = set()
+    batches = select(audit_log.c.change).where(audit_log.c.action == BATCH_ACTION)
+    for change in conn.scalars(batches):
+        listed.update(batch_transfer_ids(change))
+    found: list[str] = []
+    for transfer_id in conn.scalars(stmt):
+        if transfer_id not in listed:
+            found.append(transfer_id)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def unlogged_decisions(conn: Connection, limit: int = 1000) -> list[tuple[str, str]]:

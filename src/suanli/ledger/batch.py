@@ -1,0 +1,140 @@
+"""A batch of transfers decided in memory: result codes, the new transfers, the total changes.
+
+``plan`` judges each transfer of a batch in order against the locked accounts, as if each were
+made alone after the ones before it: replays answer ``exists`` (or ``exists_with_different_
+content``), unknown accounts, other currencies and debits past an account's floor are refused
+on their own, and the rest apply. It keeps one running "available" figure per account and one
+list of four deltas per account instead of copying an ``Account`` per transfer: copying the
+frozen accounts was a tenth of a batch's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from suanli.ledger.model import (
+    Account,
+    Floor,
+    Transfer,
+    TransferKind,
+    TransferOutcome,
+    TransferResult,
+    TransferStatus,
+)
+from suanli.ledger.rules import same_request
+
+# The order of an account's totals in a delta list (and in the batch's UPDATE).
+TOTALS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSpec:
+    """One transfer of a batch: the arguments of ``ledger.transfer``."""
+
+    id: str
+    debit_account_id: str
+    credit_account_id: str
+    amount_minor: int
+    currency: str
+    pending: bool = False
+    timeout_s: int | None = None
+    memo: str = ""
+
+    @property
+    def kind(self) -> TransferKind:
+        return TransferKind.PENDING if self.pending else TransferKind.SINGLE
+
+    def same_as(self, stored: Transfer) -> bool:
+        return same_request(
+            stored, kind=self.kind, debit_account_id=self.debit_account_id,
+            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
+            currency=self.currency, pending_id=None, timeout_s=self.timeout_s, memo=self.memo,
+        )  # fmt: skip
+
+    def applied(self, at: datetime) -> Transfer:
+        return Transfer(
+            id=self.id, kind=self.kind, debit_account_id=self.debit_account_id,
+            credit_account_id=self.credit_account_id, amount_minor=self.amount_minor,
+            currency=self.currency,
+            status=TransferStatus.PENDING if self.pending else TransferStatus.POSTED,
+            pending_id=None, timeout_s=self.timeout_s,
+            timeout_at=at + timedelta(seconds=self.timeout_s) if self.timeout_s else None,
+            memo=self.memo, created_at=at,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    outcomes: list[TransferOutcome]  # one per spec, in order
+    new: list[Transfer]  # the transfers to insert, in order
+    deltas: dict[str, list[int]]  # account id -> additions to its TOTALS, in that order
+
+
+def replayed(stored: Transfer, same: bool) -> TransferOutcome:
+    if same:
+        return TransferOutcome(TransferResult.EXISTS, stored, f"transfer {stored.id} was applied")
+    return TransferOutcome(
+        TransferResult.EXISTS_WITH_DIFFERENT_CONTENT,
+        stored,
+        f"transfer id {stored.id} is taken by a transfer with other content",
+    )
+
+
+def plan(
+    accounts: Mapping[str, Account],
+    stored: Mapping[str, Transfer],
+    specs: Sequence[TransferSpec],
+    at: datetime,
+) -> Plan:
+    """Judge ``specs`` in order; ``stored``: the transfers already stored among their ids."""
+    seen = dict(stored)
+    available = {a.id: a.posted_credits - a.posted_debits - a.pending_debits
+                 for a in accounts.values()}  # fmt: skip
+    floored = {a.id for a in accounts.values() if a.floor is not Floor.NONE}
+    deltas: dict[str, list[int]] = {}
+    outcomes: list[TransferOutcome] = []
+    new: list[Transfer] = []
+    for spec in specs:
+        earlier = seen.get(spec.id)
+        if earlier is not None:
+            outcomes.append(replayed(earlier, spec.same_as(earlier)))
+            continue
+        debit, credit, amount = spec.debit_account_id, spec.credit_account_id, spec.amount_minor
+        refusal = _refusal(accounts, available, floored, spec)
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
+        made = spec.applied(at)
+        seen[made.id] = made
+        new.append(made)
+        outcomes.append(TransferOutcome(TransferResult.OK, made))
+        side = 2 if spec.pending else 0  # index of the debits total of this side
+        available[debit] -= amount
+        if not spec.pending:  # an incoming hold is not yet spendable
+            available[credit] += amount
+        deltas.setdefault(debit, [0, 0, 0, 0])[side] += amount
+        deltas.setdefault(credit, [0, 0, 0, 0])[side + 1] += amount
+    return Plan(outcomes, new, deltas)
+
+
+def _refusal(
+    accounts: Mapping[str, Account],
+    available: Mapping[str, int],
+    floored: set[str],
+    spec: TransferSpec,
+) -> TransferOutcome | None:
+    """As ``services.ledger``'s single path refuses, with the balances so far in the batch."""
+    for name in (spec.debit_account_id, spec.credit_account_id):
+        account = accounts.get(name)
+        if account is None:
+            return TransferOutcome(TransferResult.ACCOUNT_NOT_FOUND, None, f"no account {name}")
+        if account.currency != spec.currency:
+            reason = f"account {name} is in {account.currency}, not {spec.currency}"
+            return TransferOutcome(TransferResult.CURRENCY_MISMATCH, None, reason)
+    debit, amount = spec.debit_account_id, spec.amount_minor
+    if debit in floored and amount > available[debit]:
+        reason = f"account {debit} has {available[debit]} available < {amount}"
+        return TransferOutcome(TransferResult.INSUFFICIENT_FUNDS, None, reason)
+    return None
