@@ -170,3 +170,18 @@ def test_bulk_expiry_releases_every_due_hold(books: Engine) -> None:
     assert run(books, ledger.expire_pending, T0 + timedelta(days=1)) == 9
     assert balances(books)["voucher:v1"].available_minor == 30_000
     healthy(books)
+
+
+def test_a_search_for_one_transfer_finds_its_batch_entry(books: Engine) -> None:
+    """An auditor looking up one transfer of a batch finds the entry that lists it, and a
+    transfer whose id merely starts the same is not confused with it."""
+    specs = [TransferSpec(f"s_{i}", "budget:sh-2026", "voucher:v1", 1, "CNY") for i in range(3)]
+    assert all(o.ok for o in run(books, transfer_batch, specs))
+    with UnitOfWork(books, read_only=True) as uow:
+        found = audit_repo.search(uow.conn, object_kind="transfer", object_id="s_1")
+        assert [e.action for e in found] == [BATCH_ACTION]
+        assert "s_1" in batch_transfer_ids(found[0].change)
+        assert audit_repo.search(uow.conn, object_id="s__") == []
+        assert audit_repo.search(uow.conn, object_id="s_") == []
+        singles = audit_repo.search(uow.conn, object_kind="transfer", object_id="issue")
+        assert [e.object_id for e in singles] == ["issue"]

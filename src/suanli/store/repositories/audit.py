@@ -22,6 +22,7 @@ from suanli.domain.audit import (
     Entry,
     Head,
     batch_transfer_ids,
+    canonical,
     seal,
 )
 from suanli.store.db import as_utc
@@ -98,14 +99,29 @@ def search(
         stmt = stmt.where((c.actor_token_id == actor) | (c.actor_role == actor)
                           | (c.actor_org_id == actor))  # fmt: skip
     if object_kind is not None:
-        stmt = stmt.where(c.object_kind == object_kind)
+        stmt = stmt.where(_of_kind(object_kind))
     if object_id is not None:
-        stmt = stmt.where(c.object_id == object_id)
+        stmt = stmt.where(_names(object_id))
     if since is not None:
         stmt = stmt.where(c.at >= since)
     if until is not None:
         stmt = stmt.where(c.at < until)
     return [_entry(r) for r in conn.execute(stmt.order_by(c.seq).limit(limit))]
+
+
+# A ledger batch's transfers share one entry (kind ``transfer_batch``) that lists them, so a
+# search for one transfer also finds the batch entry whose list holds its id.
+def _of_kind(kind: str) -> Any:
+    c = audit_log.c
+    if kind == "transfer":
+        return (c.object_kind == kind) | (c.action == BATCH_ACTION)
+    return c.object_kind == kind
+
+
+def _names(object_id: str) -> Any:
+    c = audit_log.c
+    listed = c.change.contains(canonical(object_id), autoescape=True)
+    return (c.object_id == object_id) | ((c.action == BATCH_ACTION) & listed)
 
 
 def _logged(kind: str, column: Any, action: str | None = None) -> Any:
