@@ -50,8 +50,8 @@ def _started(path: Path, timeout_s: float = 60) -> float:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if path.exists():
-            for line in path.read_text().splitlines():
-                if line.startswith("started "):
+            for line in path.read_text().splitlines(keepends=True):
+                if line.startswith("started ") and line.endswith("\n"):  # a whole line
                     return float(line.split()[1])
         time.sleep(0.005)
     raise TimeoutError(f"no start line in {path}")
