@@ -102,4 +102,6 @@ def test_an_unreachable_cluster_is_a_backend_error(tmp_path: Path) -> None:
 
     backend = RayBackend("http://127.0.0.1:9")
     with pytest.raises(BackendError):
+        backend.connect()
+    with pytest.raises(BackendError):
         backend.submit(_job(tmp_path, "ray-nowhere-a1", ("true",)))

@@ -33,7 +33,7 @@ def _backend(  # type: ignore[no-untyped-def]
 
         if not ray_address:
             raise ValidationError("ray_address", "the ray backend needs --ray-address")
-        return RayBackend(address=ray_address)
+        return RayBackend(address=ray_address).connect()
     raise ValidationError("backend", "must be local, slurm or ray")
 
 

@@ -51,6 +51,11 @@ class RayBackend:
     _client: Any = None
     _jobs: dict[str, _Job] = field(default_factory=dict)
 
+    def connect(self) -> RayBackend:
+        """Reach the job API now (an agent checks its site before leasing work for it)."""
+        self._api()
+        return self
+
     def _api(self) -> Any:
         if self._client is None:
             try:
