@@ -167,3 +167,20 @@ def slurm_cluster() -> Iterator[object]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[object]:
+    """A real single-node Ray (head node with its dashboard, the job API) for the session."""
+    from tests.ray_cluster import RayCluster, missing
+
+    why = missing()
+    if why:
+        if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
+            pytest.fail(why)  # the test command promises a real Ray: never skip silently
+        pytest.skip(why)
+    cluster = RayCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -1,5 +1,6 @@
-"""Agents as separate processes against a served API: a real Slurm runs a job end to end, and an
-agent killed with SIGKILL mid-run loses its lease to a new agent, with the work billed once."""
+"""Agents as separate processes against a served API: a real Slurm and a real Ray run a job end to
+end, and an agent killed with SIGKILL mid-run loses its lease to a new agent, with the work billed
+once; on Ray a stack error falls back to another offer, which resumes from the checkpoint."""
 
 from __future__ import annotations
 
@@ -56,9 +57,9 @@ class Platform:
             uow.commit()
         return token
 
-    def submit(self, request_id: str, offer_id: str, spec: dict[str, Any]) -> None:
+    def submit(self, request_id: str, offer_id: str, spec: dict[str, Any], **extra: Any) -> None:
         body = {"request_id": request_id, "tenant_id": TENANT, "offer_id": offer_id,
-                "spec": spec}  # fmt: skip
+                "spec": spec, **extra}  # fmt: skip
         resp = httpx.post(f"{self.base}/api/v1/jobs", json=body, headers=self.officer)
         assert resp.status_code == 201, resp.text
 
@@ -166,3 +167,84 @@ def test_agent_killed_mid_run_loses_its_lease_and_a_new_agent_finishes(platform:
     assert seqs == list(range(1, len(seqs) + 1))
     assert len({u["lease_id"] for u in run["usage"]}) == 2  # both agents' work is metered
     _billed_once(platform, run)
+
+
+def _ray_agent(p: Platform, site: str, cluster: Any, *extra: str) -> subprocess.Popen[str]:
+    return p.agent(site, "--backend", "ray", "--ray-address", cluster.address, *extra)
+
+
+@pytest.mark.ray
+def test_real_ray_runs_a_job_and_the_ledger_settles(platform: Platform, ray_cluster: Any):
+    spec = {"command": train_command(40, step_s=0.02), "accelerators": 2, "time_limit_s": 300}
+    platform.submit("ray-1", "bj-zgc-2-h20", spec)
+    agent = _ray_agent(platform, "bj-zgc-2", ray_cluster)
+    out, _ = agent.communicate(timeout=120)
+    assert agent.returncode == 0, out
+    run = platform.run("ray-1-a1")
+    assert run["status"] == "succeeded", out
+    assert "done steps=40" in (platform.root / "agent" / "ray-1-a1.out").read_text()
+    # Ray's job record says how long it ran; two Ray GPUs were metered.
+    assert sum(u["wall_seconds"] for u in run["usage"]) >= 1
+    assert sum(u["accelerator_seconds"] for u in run["usage"]) == 2 * sum(
+        u["wall_seconds"] for u in run["usage"]
+    )
+    _billed_once(platform, run)
+
+
+@pytest.mark.ray
+def test_ray_agent_killed_mid_run_loses_its_lease_and_the_next_stops_the_orphan(
+    platform: Platform, ray_cluster: Any
+):
+    from ray.job_submission import JobSubmissionClient
+
+    from suanli.agent.backends.ray import submission_id
+
+    spec = {"command": train_command(500, step_s=0.06), "accelerators": 1, "time_limit_s": 300}
+    platform.submit("rayfault-1", "bj-zgc-1-910b", spec)
+    # A lease outlives a Ray submission (seconds on a busy machine), during which no beat is sent.
+    first = _ray_agent(platform, "bj-zgc-1", ray_cluster, "--lease-s", "15")
+    ckpt = platform.root / "agent"
+    deadline = time.monotonic() + 90
+    while not (len(platform.run("rayfault-1-a1")["usage"]) >= 1 and list(ckpt.rglob("step-*.npz"))):
+        assert time.monotonic() < deadline and first.poll() is None, "first agent made no progress"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)  # its Ray job runs on without it
+    first.wait()
+    second = _ray_agent(platform, "bj-zgc-1", ray_cluster, "--lease-s", "15")
+    out, _ = second.communicate(timeout=180)
+    run = platform.run("rayfault-1-a1")
+    assert run["status"] == "succeeded" and run["leases"] == 2, out
+    orphan = JobSubmissionClient(ray_cluster.address).get_job_info(submission_id(run["id"], 1))
+    assert orphan.status.value == "STOPPED"  # stopped by the second agent, not left running
+    log = (ckpt / "rayfault-1-a1.out").read_text()
+    assert "resumed from step-" in log and "done steps=500" in log
+    seqs = [u["seq"] for u in run["usage"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len({u["lease_id"] for u in run["usage"]}) == 2  # both agents' work is metered
+    _billed_once(platform, run)
+
+
+@pytest.mark.ray
+def test_a_stack_error_on_ray_falls_back_and_resumes_from_the_checkpoint(
+    platform: Platform, ray_cluster: Any
+):
+    # Ray gives the job CUDA_VISIBLE_DEVICES; the entrypoint copies it to Ascend's variable, so
+    # the job sees a Huawei device and (as a broken stack would) dies with the stack-error class.
+    cmd = train_command(40, fail_at_step=25, fail_on="huawei")
+    spec = {"command": cmd, "accelerators": 1, "time_limit_s": 300}
+    platform.submit("rayfb-1", "bj-zgc-1-910b", spec, fallback=["foreign"])
+    first = _ray_agent(platform, "bj-zgc-1", ray_cluster)
+    out, _ = first.communicate(timeout=120)
+    attempt = platform.run("rayfb-1-a1")
+    assert attempt["status"] == "failed" and attempt["exit_class"] == "stack_error", out
+    second = platform.run("rayfb-1-a2")
+    assert second["accelerator_id"].startswith("nvidia")
+    done = _ray_agent(platform, second["site_id"], ray_cluster)
+    out, _ = done.communicate(timeout=120)
+    second = platform.run("rayfb-1-a2")
+    assert second["status"] == "succeeded", out
+    assert (
+        "resumed from step-00000020.npz" in (platform.root / "agent" / "rayfb-1-a2.out").read_text()
+    )
+    for run in (platform.run("rayfb-1-a1"), second):  # each attempt metered and billed once
+        _billed_once(platform, run)

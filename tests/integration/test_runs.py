@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -69,6 +70,32 @@ def test_lease_protocol_usage_and_settlement(world, engine):
         recv = ledger.get_account(uow, settlement.receivable_account("bj-zhongguancun-dc"))
         assert (recv.posted_credits, recv.pending_credits) == (90, 0)
     assert ledger_breaks(engine) == []
+
+
+def test_a_queued_run_wakes_the_waiting_lease_at_once(world, engine, monkeypatch):
+    from suanli.domain.roles import Principal, Role
+    from suanli.services import agent_protocol
+
+    voucher = fund(engine)
+    monkeypatch.setattr(agent_protocol, "POLL_S", 30.0)  # only the signal can wake it in time
+    agent = Principal(Role.AGENT, "bj-zgc-1", "agent", "t")
+    got = {}
+
+    def wait() -> None:
+        with UnitOfWork(engine) as uow:
+            got["lease"] = agent_protocol.lease(uow, agent, "agent-1", 30, wait_s=20)
+            got["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)  # the lease is waiting
+    with UnitOfWork(engine) as uow:  # a rolled-back enqueue wakes no one
+        runs.enqueue_run(uow, request_id="rb-1", tenant_id=TENANT, offer_id="bj-zgc-1-910b",
+                         spec=JobSpec(command=("true",), time_limit_s=60))  # fmt: skip
+    t0 = time.monotonic()
+    run = _enqueue(engine, request_id="wake-1", voucher=voucher)
+    waiter.join(timeout=20)
+    assert got["lease"].run.id == run["id"] and got["at"] - t0 < 5
 
 
 def test_expired_lease_requeues_and_refuses_late_reports(world, engine):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from suanli.agent.backends.base import Phase, Submission
 from suanli.agent.backends.local import LocalBackend
+from suanli.agent.backends.ray import RayBackend, submission_id
 from suanli.agent.backends.slurm import SlurmBackend, parse_elapsed_s, parse_scontrol
 from suanli.domain.jobs import (
     ExitClass,
@@ -84,6 +85,15 @@ def test_slurm_parsers():
     assert script.startswith('export ASCEND_RT_VISIBLE_DEVICES="$CUDA_VISIBLE_DEVICES"; exec ')
 
 
+def test_ray_entrypoint_sets_the_environment_and_the_vendors_devices():
+    spec = JobSpec(command=("python", "-c", "print('a b')"), env={"X": "1 2"}, workdir="/w d")
+    line = RayBackend("http://127.0.0.1:1").entrypoint(Submission("r-a1", spec, "Huawei", "/o"))
+    assert "export X='1 2'" in line and "export SUANLI_RUN_ID=r-a1" in line
+    assert 'export ASCEND_RT_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-}"' in line
+    assert line.endswith("cd '/w d'; exec python -c 'print('\"'\"'a b'\"'\"')' >> /o 2>&1")
+    assert submission_id("r-a1", 2) == "suanli-r-a1-2"
+
+
 def _wait(backend: LocalBackend, handle: str, timeout_s: float = 30):
     deadline = time.monotonic() + timeout_s
     while (poll := backend.poll(handle)).phase is not Phase.DONE:
@@ -115,3 +125,48 @@ def test_local_backend_time_limit_and_cancel(tmp_path):
     handle = _submit(backend, tmp_path, "import time; time.sleep(30)")
     backend.cancel(handle)
     assert _wait(backend, handle).exit_class is ExitClass.CANCELLED
+
+
+def test_a_local_job_dies_with_its_agent_and_a_missing_program_is_a_backend_error(tmp_path):
+    import os
+    import signal
+    import subprocess
+
+    import pytest
+
+    from suanli.errors import BackendError
+
+    agent = (
+        "import sys, time; from pathlib import Path\n"
+        "from suanli.agent.backends.base import Submission\n"
+        "from suanli.agent.backends.local import LocalBackend\n"
+        "from suanli.domain.jobs import JobSpec\n"
+        "spec = JobSpec(command=('sleep', '60'), accelerators=0)\n"
+        "print(LocalBackend().submit(Submission('r', spec, 'NVIDIA', sys.argv[1])), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", agent, str(tmp_path / "o")], stdout=subprocess.PIPE, text=True
+    )
+    job_pid = int(proc.stdout.readline())
+    deadline = time.monotonic() + 10
+    # Wait for setpriv to exec the job: by then it has set the death signal.
+    while Path(f"/proc/{job_pid}/comm").read_text().strip() != "sleep":
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{job_pid}") and "Z" not in _state(job_pid):
+        assert time.monotonic() < deadline, "the job outlived its agent"
+        time.sleep(0.05)
+    spec = JobSpec(command=("no-such-program-x",), accelerators=0)
+    with pytest.raises(BackendError):
+        LocalBackend().submit(Submission("r2", spec, "NVIDIA", str(tmp_path / "o2")))
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

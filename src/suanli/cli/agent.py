@@ -17,7 +17,9 @@ from suanli.tables import print_statement
 app = typer.Typer(help="The site agent: lease runs, run them on the site's backend, report.")
 
 
-def _backend(name: str, slurm_conf: str | None, devices: int):  # type: ignore[no-untyped-def]
+def _backend(  # type: ignore[no-untyped-def]
+    name: str, slurm_conf: str | None, devices: int, ray_address: str | None
+):
     if name == "local":
         from suanli.agent.backends.local import LocalBackend
 
@@ -26,14 +28,20 @@ def _backend(name: str, slurm_conf: str | None, devices: int):  # type: ignore[n
         from suanli.agent.backends.slurm import SlurmBackend
 
         return SlurmBackend(slurm_conf=slurm_conf)
-    raise ValidationError("backend", "must be local or slurm")
+    if name == "ray":
+        from suanli.agent.backends.ray import RayBackend
+
+        if not ray_address:
+            raise ValidationError("ray_address", "the ray backend needs --ray-address")
+        return RayBackend(address=ray_address).connect()
+    raise ValidationError("backend", "must be local, slurm or ray")
 
 
 @app.command("run")
 @handle_errors
 def run(
     site: Annotated[str, typer.Option(help="the site this agent serves")],
-    backend: Annotated[str, typer.Option(help="local or slurm")] = "local",
+    backend: Annotated[str, typer.Option(help="local, slurm or ray")] = "local",
     api: Annotated[str | None, typer.Option(help="API base URL; default: in-process")] = None,
     token: Annotated[
         str | None, typer.Option(envvar="SUANLI_AGENT_TOKEN", help="agent token")
@@ -44,6 +52,10 @@ def run(
     wait_s: Annotated[float, typer.Option(help="long-poll wait for work, seconds")] = 10.0,
     slurm_conf: Annotated[str | None, typer.Option(help="SLURM_CONF for the slurm backend")] = None,
     devices: Annotated[int, typer.Option(help="accelerators of the local backend")] = 8,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(envvar="RAY_ADDRESS", help="Ray dashboard URL for the ray backend"),
+    ] = None,
 ) -> None:
     """Serve one site: lease runs, run them, report usage, complete."""
     import httpx
@@ -65,7 +77,7 @@ def run(
         raise ValidationError("token", "an agent token is needed with --api")
     agent = Agent(
         AgentApi(client, token),
-        _backend(backend, slurm_conf, devices),
+        _backend(backend, slurm_conf, devices, ray_address),
         site,
         workdir.resolve(),
         lease_s=lease_s,

@@ -11,10 +11,10 @@ import time
 from suanli.domain.roles import Principal, Role
 from suanli.domain.runs import Lease, Run, UsageRecord
 from suanli.errors import PermissionDenied
-from suanli.services import audit, runs
+from suanli.services import audit, runs, work_signal
 from suanli.store.uow import UnitOfWork
 
-POLL_S = 0.2
+POLL_S = 0.2  # re-check the queue this often for work queued by another process
 
 
 def _site_of(who: Principal) -> str:
@@ -32,10 +32,12 @@ def lease(
     uow: UnitOfWork, who: Principal, agent_id: str, lease_s: float, wait_s: float
 ) -> Lease | None:
     """The site's next run, waiting up to ``wait_s`` for one; None if none came. One unit of
-    work serves every poll, and between polls it holds no transaction."""
+    work serves every poll, and between polls it holds no transaction. Work queued in this
+    process wakes the wait at once (``work_signal``); other work is seen on the next tick."""
     site_id = _site_of(who)
     deadline = time.monotonic() + wait_s
     while True:
+        seen = work_signal.mark(site_id)  # before the poll: work queued during it still wakes
         run = runs.lease_next(uow, site_id, agent_id, lease_s)
         if run is not None:
             audit.record(uow, who, "run.lease", "run", run.run.id,
@@ -43,7 +45,7 @@ def lease(
         uow.commit()
         if run is not None or time.monotonic() >= deadline:
             return run
-        time.sleep(min(POLL_S, max(deadline - time.monotonic(), 0)))
+        work_signal.wait(site_id, seen, min(POLL_S, deadline - time.monotonic()))
 
 
 def heartbeat(

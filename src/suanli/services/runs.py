@@ -37,7 +37,7 @@ from suanli.domain.roles import Principal, Role
 from suanli.domain.runs import Lease, Run, RunVoucher, UsageRecord, VoucherTerms
 from suanli.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from suanli.rejection import Rejection
-from suanli.services import audit, capacity, fallback, settlement
+from suanli.services import audit, capacity, fallback, settlement, work_signal
 from suanli.services.catalog import load_catalog
 from suanli.services.common import aware_now
 from suanli.store.repositories import registry as registry_repo
@@ -138,6 +138,7 @@ def enqueue_run(
     if not held.ok:
         return Enqueued(None, held.rejection)
     runs_repo.add(uow.conn, replace(run, holds=held.holds))
+    uow.after_commit(lambda: work_signal.signal(site.id))  # wake the site's waiting agents
     return Enqueued(get_run(uow, run_id))
 
 

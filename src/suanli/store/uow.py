@@ -13,6 +13,7 @@ use cases) to the log, in the same transaction: sequence, time, ``actor``, ``req
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -37,6 +38,7 @@ class UnitOfWork:
         self.actor: Actor | None = None
         self.audit = AuditBuffer()
         self._conn: Connection | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def conn(self) -> Connection:
@@ -62,6 +64,14 @@ class UnitOfWork:
     def commit(self) -> None:
         self._append_audit()
         self.conn.commit()
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` once the work commits (e.g. to wake whoever waits for what it wrote);
+        work rolled back calls nothing."""
+        self._after_commit.append(hook)
 
     def _append_audit(self) -> None:
         drafts, changed = self.audit.take()
@@ -77,12 +87,14 @@ class UnitOfWork:
         audit_repo.append(self.conn, drafts, actor, self.request_id, datetime.now(UTC))
 
     def rollback(self) -> None:
+        self._after_commit.clear()
         self.conn.rollback()
 
     def close(self) -> None:
         """Roll back what was not committed and give the connection back (with it, every lock
         the transaction held). Leaving the block afterwards does nothing more."""
         self.audit.take()  # drafts of work not committed are not logged
+        self._after_commit.clear()
         if self._conn is None:
             return
         try:
