@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from suanli.errors import SchemaNotMigrated, SuanliError, ValidationError
 from suanli.rejection import Kind, Rejection
 from suanli.store.db import make_engine
-from suanli.store.migrate import is_current
 from suanli.store.uow import UnitOfWork
 
 console = Console()
@@ -74,6 +73,8 @@ def _not_migrated() -> SchemaNotMigrated | None:
     """Why a database statement failed when the cause is a schema never brought up to date
     (a missing table reads as a driver error otherwise); None when the schema is current or the
     database cannot be asked."""
+    from suanli.store.migrate import is_current  # Alembic's import costs every command 0.25 s
+
     engine = make_engine()
     try:
         if is_current(engine):
