@@ -79,6 +79,21 @@ def _in_flight_limit(engine: Engine, threads: int) -> int:
     return threads
 
 
+def _mount_docs(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Swagger UI from the files scripts/web-assets.sh fetched: /docs works offline.
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Suanli API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            # No validator badge: it would send the document to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+
 def create_app(engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     engine = engine or settings.engine()
@@ -130,18 +145,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
     app.include_router(api)
     mount_web(app)  # the dashboard's pages (left out of the OpenAPI) and static files
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        # Swagger UI from the files scripts/web-assets.sh fetched: /docs works offline.
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="Suanli API",
-            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
-            # No validator badge: it would send the document to validator.swagger.io.
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+    _mount_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

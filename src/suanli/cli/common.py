@@ -73,7 +73,7 @@ def _not_migrated() -> SchemaNotMigrated | None:
     """Why a database statement failed when the cause is a schema never brought up to date
     (a missing table reads as a driver error otherwise); None when the schema is current or the
     database cannot be asked."""
-    from suanli.store.migrate import is_current  # Alembic's import costs every command 0.25 s
+    from suanli.store.migrate import is_current  # Alembic, only on this path
 
     engine = make_engine()
     try:
