@@ -59,3 +59,17 @@ def test_a_statement_of_an_unknown_party_is_not_found(
     assert done.exit_code == 1
     assert done.stderr.strip() == f"error: {party} not found: ghost"
     assert done.stdout == ""
+
+
+def test_the_demo_leaves_a_database_with_records_alone(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SUANLI_DATABASE_URL naming a database that holds a registry: refused before the tour."""
+    load_world(sqlite_engine)
+    monkeypatch.setenv("SUANLI_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("SUANLI_VAR_DIR", str(tmp_path / "var"))
+    done = runner.invoke(app, ["demo", "--no-serve"])
+    assert done.exit_code == 1
+    assert "the demo needs an empty database" in done.stderr
+    assert "accelerator models loaded" not in done.stdout
+    assert not (tmp_path / "var" / "demo.db").exists()
