@@ -1,5 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first.
+# `make demo PORT=8001` serves the demo on another port.
 PY ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/suanli demo
+	$(BIN)/suanli demo --port $(PORT)
 
 test: $(STAMP)
 	scripts/test.sh

@@ -13,6 +13,7 @@ or the world failed underneath us.
     ├── ConflictError        an idempotency key reused with different content, or a stale lease
     ├── RuleEvaluationError  a program's rule cannot be evaluated on the facts given
     └── BackendError         a site scheduler, database or subprocess failed
+        └── SchemaNotMigrated  the database has no schema, or an older one than the code's
 
 The business rejections are ``suanli.rejection.Rejection``.
 """
@@ -63,3 +64,11 @@ class Unauthenticated(PermissionDenied):
 class RuleEvaluationError(SuanliError):
     """A rule could not be evaluated on the facts given (missing fact, wrong type). The
     subsidy decision turns it into a failed check; it reaches a caller only from a dry run."""
+
+
+class SchemaNotMigrated(BackendError):
+    """The database was never migrated, or not to this code's newest revision."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"the database {url} has no schema or an old one: run `suanli db upgrade`")
+        self.url = url

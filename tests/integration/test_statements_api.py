@@ -91,3 +91,15 @@ def test_an_agent_reads_no_organisation_records(world, api) -> None:
     )
     assert resp.status_code == 403
     assert api.http.get("/api/v1/ledger/accounts", headers=agent).status_code == 403
+
+
+def test_an_unknown_party_is_not_found(world, api) -> None:
+    """A misspelt id is a 404 naming it, never an empty statement."""
+    month = datetime.now(UTC).strftime("%Y-%m")
+    auditor = api.token("auditor")
+    for party in ("tenant", "provider", "program"):
+        resp = api.http.get(
+            "/api/v1/statements", params={"month": month, party: "ghost"}, headers=auditor
+        )
+        assert resp.status_code == 404, resp.text
+        assert resp.json()["detail"] == f"{party} not found: ghost"

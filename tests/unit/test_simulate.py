@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -130,3 +131,22 @@ def test_reference_accelerator_sets_the_speeds_from_the_estimator() -> None:
         assert p.speed == pytest.approx(relative_speed("nvidia-a100-sxm4-80gb", p.accelerator_id))
         assert q.speed == pytest.approx(relative_speed("nvidia-h100-sxm5-80gb", q.accelerator_id))
     assert h100.pools[0].speed < a100.pools[0].speed  # the same trace ran on a faster chip
+
+
+def test_the_cli_labels_yuan_as_yuan(tmp_path: Path) -> None:
+    """The table shows money in CNY under plain labels; the JSON keeps integer fen."""
+    from typer.testing import CliRunner
+
+    from suanli.cli import app
+
+    trace = _trace(tmp_path, "0,3600,2,a\n10,1800,1,b\n")
+    runner = CliRunner()
+    table = runner.invoke(app, ["simulate", "--trace", str(trace), "--policy", "fifo"],
+                          env={"COLUMNS": "200"})  # fmt: skip
+    assert table.exit_code == 0, table.output
+    rows = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if "│" in line}
+    assert "cost" in rows and "CNY" in rows["cost"] and "subsidy" in rows
+    assert "cost_fen" not in table.stdout and "subsidy_fen" not in table.stdout
+    as_json = runner.invoke(app, ["simulate", "--trace", str(trace), "--policy", "fifo", "--json"])
+    out = json.loads(as_json.stdout)
+    assert isinstance(out["cost_fen"], int) and isinstance(out["subsidy_fen"], int)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import anyio.to_thread
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine, QueuePool, text
 
 from suanli import __version__
@@ -38,6 +40,7 @@ from suanli.store.db import make_engine
 from suanli.web import mount as mount_web
 
 API_PREFIX = "/api/v1"
+SWAGGER_UI = "/static/vendor/swagger-ui"  # swagger-ui-dist, fetched by scripts/web-assets.sh
 DEFAULT_THREADS, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_TIMEOUT_S = 40, 1 << 20, 10.0
 
 
@@ -76,6 +79,21 @@ def _in_flight_limit(engine: Engine, threads: int) -> int:
     return threads
 
 
+def _mount_docs(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Swagger UI from the files scripts/web-assets.sh fetched: /docs works offline.
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Suanli API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            # No validator badge: it would send the document to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+
 def create_app(engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     engine = engine or settings.engine()
@@ -90,6 +108,8 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         version=__version__,
         description="Compute-voucher programs and a heterogeneous AI-compute exchange.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files, not a CDN
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.auth_throttle = throttle = AuthThrottle()
@@ -124,6 +144,8 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
         api.include_router(module.router)
     app.include_router(api)
     mount_web(app)  # the dashboard's pages (left out of the OpenAPI) and static files
+
+    _mount_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from suanli.cli import (
     exchange,
     filings,
     ledger,
+    parties,
     programs,
     registry,
     reports,
@@ -32,6 +33,7 @@ core.register(app)
 agent.register(app)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(registry.offers_app, name="offers")
+parties.register(app)
 app.add_typer(filings.app, name="filings")
 app.add_typer(estimate.app, name="estimate")
 app.command("calibrate")(calibrate.calibrate)

@@ -11,8 +11,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
-from suanli.errors import SuanliError, ValidationError
+from suanli.errors import SchemaNotMigrated, SuanliError, ValidationError
 from suanli.rejection import Kind, Rejection
 from suanli.store.db import make_engine
 from suanli.store.uow import UnitOfWork
@@ -58,5 +59,28 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except SuanliError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from exc
+        except DBAPIError as exc:
+            behind = _not_migrated()
+            if behind is None:
+                raise
+            err_console.print(f"[red]error:[/red] {behind}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
 
     return wrapper
+
+
+def _not_migrated() -> SchemaNotMigrated | None:
+    """Why a database statement failed when the cause is a schema never brought up to date
+    (a missing table reads as a driver error otherwise); None when the schema is current or the
+    database cannot be asked."""
+    from suanli.store.migrate import is_current  # Alembic, only on this path
+
+    engine = make_engine()
+    try:
+        if is_current(engine):
+            return None
+        return SchemaNotMigrated(engine.url.render_as_string(hide_password=True))
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from suanli.cli.common import console, err_console, handle_errors, print_json, unit_of_work
+from suanli.errors import BackendError
 from suanli.services import tokens
 from suanli.store.db import make_engine
 from suanli.store.migrate import upgrade
@@ -133,19 +134,39 @@ def serve(
     )
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before the tour, not after it, when the server could not bind its port."""
+    import socket
+
+    with socket.socket() as probe:
+        # As the server binds: reuse an address in TIME_WAIT, but not one that is listened on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise BackendError(
+                f"port {port} on {host} is in use ({exc.strerror}): choose another with "
+                f"`suanli demo --port {port + 1}` (or `make demo PORT={port + 1}`)"
+            ) from None
+
+
+@handle_errors
 def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="start the server after the tour")
     ] = True,
-    port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to serve on")] = 8000,
 ) -> None:
-    """Build a fresh demo database, load the catalog and a demo world, and tour the product."""
+    """Build a fresh demo database (SUANLI_DATABASE_URL, else var/demo.db), load the catalog and
+    a demo world, and tour the product."""
+    import os
+
     from suanli.demo import run_demo
 
-    url = run_demo(console, port=port)
     if serve_after:
-        import os
-
+        _check_port_free("127.0.0.1", port)
+    url = run_demo(console, port=port, url=os.environ.get("SUANLI_DATABASE_URL") or None)
+    if serve_after:
         os.environ["SUANLI_DATABASE_URL"] = url
         serve(port=port)
 

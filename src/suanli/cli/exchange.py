@@ -72,13 +72,15 @@ def simulate_cmd(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in out.items():
+        label = key
         if key in ("cost_fen", "subsidy_fen"):
-            text = str(Money(int(value), "CNY"))
+            # Shown in yuan, so labelled without the fen suffix (the JSON keeps fen integers).
+            label, text = key.removesuffix("_fen"), str(Money(int(value), "CNY"))
         elif isinstance(value, float):
             text = f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
         else:
             text = f"{value:,}"
-        table.add_row(key, text)
+        table.add_row(label, text)
     console.print(table)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from suanli.demo.agents import step_agents
 from suanli.demo.compliance import step_compliance
@@ -20,8 +21,9 @@ from suanli.demo.ledger import step_ledger
 from suanli.demo.programs import step_programs
 from suanli.demo.vouchers import step_vouchers
 from suanli.domain.money import Money
-from suanli.domain.registry import Offer, Site
+from suanli.domain.registry import Offer, Site, Tenant
 from suanli.domain.roles import SYSTEM
+from suanli.errors import ConflictError
 from suanli.paths import var_dir
 from suanli.services import registry, tokens
 from suanli.services.catalog import load_catalog
@@ -78,14 +80,20 @@ def _offer_table(ctx: DemoContext) -> None:
     ctx.console.print(table)
 
 
+# Each role's token, for whom: the tenant holds an open-ended voucher (Hangzhou's) and settled
+# runs this month, so what it quotes and reads has something in it.
+TOKEN_ORGS = {
+    "officer": None,
+    "tenant": "qiantang-llm",
+    "provider": "bj-zhongguancun-dc",
+    "auditor": None,
+}
+
+
 def step_tokens(ctx: DemoContext) -> None:
     with UnitOfWork(ctx.engine) as uow:
-        ctx.tokens["officer"] = tokens.create_token(uow, "officer", None, "demo officer")
-        ctx.tokens["tenant"] = tokens.create_token(uow, "tenant", "deepharbor-ai", "demo tenant")
-        ctx.tokens["provider"] = tokens.create_token(
-            uow, "provider", "bj-zhongguancun-dc", "demo provider"
-        )
-        ctx.tokens["auditor"] = tokens.create_token(uow, "auditor", None, "demo auditor")
+        for role, org in TOKEN_ORGS.items():
+            ctx.tokens[role] = tokens.create_token(uow, role, org, f"demo {role}")
         uow.commit()
 
 
@@ -102,29 +110,47 @@ STEPS.append(step_compliance)
 def step_next(ctx: DemoContext) -> None:
     base = f"http://127.0.0.1:{ctx.port}"
     ctx.section("Try it")
-    ctx.console.print(f"API docs:       {base}/docs")
-    ctx.console.print(
-        f"Accelerators:   curl -H 'Authorization: Bearer $TOKEN' {base}/api/v1/accelerators"
-    )
-    ctx.console.print(
-        f"Offers:         curl -H 'Authorization: Bearer $TOKEN' {base}/api/v1/offers"
-    )
-    ctx.console.print(f"Database:       SUANLI_DATABASE_URL={ctx.url}")
+    ctx.console.print(f"API docs:       {base}/docs", highlight=False)
+    # Double quotes, so the shell expands $TOKEN (set it to one of the tokens below).
+    for what, path in (("Accelerators:", "accelerators"), ("Offers:", "offers")):
+        ctx.console.print(
+            f'{what:15} curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/{path}',
+            highlight=False,
+        )
+    ctx.console.print(f"Database:       SUANLI_DATABASE_URL={ctx.url}", highlight=False)
+    ctx.console.print("Each role's organisation, dashboard page (sign in with its token), token:")
     for role, token in ctx.tokens.items():
-        ctx.console.print(f"{role + ' token:':15} {token}", highlight=False)
+        org = TOKEN_ORGS.get(role) or "all organisations"
+        ctx.console.print(f"{role + ' token':15} {org:20} {base}/{role:9} {token}", highlight=False)
 
 
-def run_demo(console: Console, *, port: int = 8000, db_path: Path | None = None) -> str:
-    """Play every step against a fresh SQLite database; return its URL."""
-    path = db_path or var_dir() / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
+def demo_url(url: str | None = None) -> str:
+    """Where the tour plays: the URL given (SUANLI_DATABASE_URL), else ``var/demo.db``."""
+    return url or f"sqlite:///{var_dir() / 'demo.db'}"
+
+
+def run_demo(console: Console, *, port: int = 8000, url: str | None = None) -> str:
+    """Play every step against a fresh database; return its URL. The demo's own SQLite file
+    (``var/demo.db``) is made afresh; any other database must hold no registry yet."""
+    url = demo_url(url)
+    default = var_dir() / "demo.db"
+    path = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
+    if path and Path(path).resolve() == default.resolve():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{default}{suffix}").unlink(missing_ok=True)
     engine = make_engine(url)
-    upgrade(engine)
-    ctx = DemoContext(console=console, engine=engine, url=url, port=port)
-    ctx.facts["today"] = date.today()
-    for step in [*STEPS, step_next]:
-        step(ctx)
-    engine.dispose()
+    try:
+        upgrade(engine)
+        with UnitOfWork(engine) as uow:
+            if registry.list_records(uow, SYSTEM, Tenant, include_retired=True):
+                raise ConflictError(
+                    f"the demo needs an empty database and {url} already holds tenants: "
+                    "point SUANLI_DATABASE_URL at a new file, or unset it for var/demo.db"
+                )
+        ctx = DemoContext(console=console, engine=engine, url=url, port=port)
+        ctx.facts["today"] = date.today()
+        for step in [*STEPS, step_next]:
+            step(ctx)
+    finally:
+        engine.dispose()
     return url

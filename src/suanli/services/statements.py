@@ -12,13 +12,16 @@ import io
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from suanli.domain.registry import Provider, Tenant
 from suanli.domain.roles import READ_ALL_ROLES, Principal, Role
 from suanli.domain.runs import Run
 from suanli.domain.statements import COLUMNS, Statement, StatementLine
 from suanli.domain.vouchers import Voucher
-from suanli.errors import PermissionDenied, ValidationError
+from suanli.errors import NotFoundError, PermissionDenied, ValidationError
 from suanli.ledger.model import Transfer, TransferKind, TransferStatus
 from suanli.services import ledger
+from suanli.services.programs import get_program
+from suanli.store.repositories import registry as registry_repo
 from suanli.store.repositories import runs as runs_repo
 from suanli.store.repositories import vouchers as vouchers_repo
 from suanli.store.uow import UnitOfWork
@@ -53,6 +56,13 @@ def statement(
     if who.role not in READ_ALL_ROLES and not own:
         raise PermissionDenied(f"{who.role} may not read the statement of {party}")
     start, end = month_bounds(month)
+    # An unknown party is an error, not an empty statement (a misspelt id looks like no runs).
+    if program is not None:
+        get_program(program)
+    elif tenant is not None and registry_repo.get(uow.conn, Tenant, tenant) is None:
+        raise NotFoundError("tenant", tenant)
+    elif provider is not None and registry_repo.get(uow.conn, Provider, provider) is None:
+        raise NotFoundError("provider", provider)
     if program is not None:
         lines = program_lines(uow, program, start, end)
     else:

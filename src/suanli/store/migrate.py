@@ -32,3 +32,15 @@ def current_heads(engine: Engine) -> set[str]:
 
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def head_revisions() -> set[str]:
+    """The newest revision of every branch this code ships."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database's schema is at this code's newest revisions."""
+    return current_heads(engine) == head_revisions()
