@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 import httpx
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine, QueuePool, text
@@ -80,9 +80,9 @@ def _in_flight_limit(engine: Engine, threads: int) -> int:
 
 
 def _mount_docs(app: FastAPI) -> None:
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        # Swagger UI from the files scripts/web-assets.sh fetched: /docs works offline.
+    # A plain page beside the API, as FastAPI's own /docs is (not an API operation): Swagger UI
+    # from the files scripts/web-assets.sh fetched, so /docs works offline.
+    def docs(_request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="Suanli API",
@@ -92,6 +92,8 @@ def _mount_docs(app: FastAPI) -> None:
             # No validator badge: it would send the document to validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )
+
+    app.add_route("/docs", docs, include_in_schema=False)
 
 
 def create_app(engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
