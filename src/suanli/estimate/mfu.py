@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from suanli.domain.catalog import Accelerator, Precision
 from suanli.estimate import scale
 from suanli.estimate.flops import TrainingFlops, training_breakdown
 from suanli.estimate.interconnect import Interconnect, default_for
+from suanli.estimate.student_t import t_quantile
 from suanli.estimate.workload import Workload
 
 RIDGE = 0.3
@@ -330,7 +330,7 @@ def fit_cases(
         fp8_families=frozenset(c.family for c, _ in cases if c.precision == "fp8"),
         precision_matrix=inv,
         families=families,
-        t90=float(stats.t.ppf(0.9, max(1, len(cases) - 2 - len(families)))),
+        t90=t_quantile(0.9, max(1, len(cases) - 2 - len(families))),
     )
 
 
