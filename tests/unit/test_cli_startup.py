@@ -78,3 +78,12 @@ def test_root_help_lists_every_command_and_a_typo_is_answered() -> None:
     typo = runner.invoke(app, ["catlog", "list"])
     assert typo.exit_code == 2
     assert "Did you mean 'catalog'" in typo.output
+
+
+def test_every_module_that_registers_commands_is_in_the_table() -> None:
+    registering = {
+        path.stem
+        for path in (SRC / "suanli" / "cli").glob("*.py")
+        if "\ndef register(" in path.read_text(encoding="utf-8")
+    }
+    assert registering == {module for module, _ in COMMANDS.values()}
