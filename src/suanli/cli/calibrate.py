@@ -30,3 +30,7 @@ def calibrate(
         return
     stored = f"; stored for site {site}" if site else ""
     console.print(f"{m.device}: {m.tflops:,.1f} TFLOPS dense {m.precision} ({m.size}²){stored}")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("calibrate")(calibrate)

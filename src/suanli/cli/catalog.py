@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -13,8 +13,10 @@ from suanli.domain.systems import System, check_totals, power_overhead
 from suanli.errors import NotFoundError
 from suanli.estimate.workload import Workload
 from suanli.schemas.views import accelerator_json, system_json
-from suanli.services import compare as comparing
 from suanli.services.catalog import find_hardware, load_catalog, load_systems
+
+if TYPE_CHECKING:  # the comparison's estimates (and the stored measurements) load with it
+    from suanli.services import compare as comparing
 
 app = typer.Typer(help="The accelerator catalog: sourced specs, origin, export status; systems.")
 
@@ -178,6 +180,8 @@ def compare_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Two chips or systems side by side for one workload (default: 70B params, 2T tokens)."""
+    from suanli.services import compare as comparing
+
     workload = Workload(
         kind=cast(Any, kind),
         params_b=params_b,
@@ -262,3 +266,7 @@ def _show_comparison(w: Workload, sides: tuple[comparing.Side, comparing.Side]) 
     for s in sides:
         console.print(f"{s.name} energy: {s.energy_basis}", highlight=False)
         console.print(f"{s.name} cost: {s.price_basis}", markup=False, highlight=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="catalog")

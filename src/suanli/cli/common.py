@@ -7,16 +7,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
 
 from suanli.errors import SchemaNotMigrated, SuanliError, ValidationError
 from suanli.rejection import Kind, Rejection
-from suanli.store.db import make_engine
-from suanli.store.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the database layer loads with the first command that opens one
+    from suanli.store.uow import UnitOfWork
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,6 +30,9 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def unit_of_work(url: str | None = None) -> Iterator[UnitOfWork]:
+    from suanli.store.db import make_engine
+    from suanli.store.uow import UnitOfWork
+
     engine = make_engine(url)
     try:
         with UnitOfWork(engine) as uow:
@@ -59,7 +62,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except SuanliError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from exc
-        except DBAPIError as exc:
+        except Exception as exc:
+            if not _is_driver_error(exc):
+                raise
             behind = _not_migrated()
             if behind is None:
                 raise
@@ -69,10 +74,20 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _is_driver_error(exc: Exception) -> bool:
+    """Whether ``exc`` is SQLAlchemy's wrapper of a database driver's error. A command that never
+    loaded SQLAlchemy never reached a database, so its absence answers without importing it."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
+
+
 def _not_migrated() -> SchemaNotMigrated | None:
     """Why a database statement failed when the cause is a schema never brought up to date
     (a missing table reads as a driver error otherwise); None when the schema is current or the
     database cannot be asked."""
+    from sqlalchemy.exc import DBAPIError
+
+    from suanli.store.db import make_engine
     from suanli.store.migrate import is_current  # Alembic, only on this path
 
     engine = make_engine()

@@ -96,3 +96,7 @@ def confirm(
 ) -> None:
     """Confirm a flag: the offer stays left out, and the record says why."""
     _decide(offer_id, rule, "confirmed", reason, by, as_json)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="compliance")

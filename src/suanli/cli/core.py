@@ -13,7 +13,6 @@ from suanli.cli.common import console, err_console, handle_errors, print_json, u
 from suanli.errors import BackendError
 from suanli.services import tokens
 from suanli.store.db import make_engine
-from suanli.store.migrate import upgrade
 
 WORKER_HEALTHCHECK_S = 60  # uvicorn waits this long for a worker to answer a health check
 
@@ -25,6 +24,8 @@ token_app = typer.Typer(help="API tokens.")
 @handle_errors
 def db_upgrade(url: Annotated[str | None, typer.Option(help="database URL")] = None) -> None:
     """Apply every migration (SUANLI_DATABASE_URL, default a SQLite file under ./var/)."""
+    from suanli.store.migrate import upgrade  # Alembic, only for this command
+
     engine = make_engine(url)
     upgrade(engine)
     console.print(f"database at newest schema: {engine.url.render_as_string(hide_password=True)}")

@@ -272,3 +272,7 @@ def report_json(report: ValidationReport, serving: list[ServingCheck]) -> dict[s
             for c in serving
         ],
     }
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="estimate")

@@ -25,8 +25,7 @@ from suanli.cli.common import (
 from suanli.domain.money import Money
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
-from suanli.placement.trace import read_trace
-from suanli.services import batch_placement, exchange, simulation
+from suanli.services import exchange
 from suanli.tables import print_quote
 
 
@@ -43,6 +42,11 @@ def simulate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Replay a job trace over a fleet under a placement policy."""
+    # The placement solvers (numpy, SciPy's sparse matrices, HiGHS) load with the commands that
+    # place, not with every command.
+    from suanli.placement.trace import read_trace
+    from suanli.services import simulation
+
     total = len(read_trace(trace)) if trace.is_file() else 0
     total = min(total, limit) if limit else total
     show = sys.stderr.isatty()
@@ -269,6 +273,8 @@ def place_cmd(
     """Place every pending request at once (MILP over real quotes, under the policy)."""
     if not batch:
         raise ValidationError("batch", "only --batch placement is offered here")
+    from suanli.services import batch_placement
+
     with unit_of_work() as uow:
         report = batch_placement.place_batch(
             uow, SYSTEM, exchange.load_policy(policy), time_limit_s=time_limit

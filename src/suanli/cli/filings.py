@@ -70,3 +70,7 @@ def add_filing(
     with unit_of_work() as uow:
         added = filings.add_filing(uow, SYSTEM, filing)
     print_json(filing_json(added))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="filings")

@@ -107,3 +107,7 @@ def retire_offer(
             out = dataclasses.asdict(registry.retire(uow, SYSTEM, Offer, offer_id))
             uow.commit()
     console.print(f"offer {out['id']} retired")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(offers_app, name="offers")

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from suanli.client import Client, JsonObject, Rows, rejection_of
 from suanli.errors import Unauthenticated
 from suanli.rejection import Rejection
+
+if TYPE_CHECKING:  # the client (and httpx) load only for a command given --server
+    from suanli.client import Client, JsonObject, Rows
 
 Server = Annotated[
     str | None,
@@ -27,11 +29,15 @@ Token = Annotated[
 def connect(server: str, token: str | None) -> Iterator[Client]:
     if not token:
         raise Unauthenticated("--server needs a token: give --token or set SUANLI_TOKEN")
+    from suanli.client import Client
+
     with Client(server, token) as client:
         yield client
 
 
 def rejection(answer: Mapping[str, Any]) -> Rejection | None:
+    from suanli.client import rejection_of
+
     return rejection_of(answer)
 
 

@@ -22,16 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-from scipy import stats
+from typing import TYPE_CHECKING, Any
 
 from suanli.domain.catalog import Accelerator, Precision
 from suanli.estimate import scale
 from suanli.estimate.flops import TrainingFlops, training_breakdown
 from suanli.estimate.interconnect import Interconnect, default_for
+from suanli.estimate.student_t import t_quantile
 from suanli.estimate.workload import Workload
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RIDGE = 0.3
 OVERLAPS = tuple(i / 20 for i in range(21))  # 0.00 … 1.00
@@ -198,6 +199,8 @@ class MfuModel:
         )
 
     def _sigma(self, case: Case, terms: scale.ScaleTerms) -> float:
+        import numpy as np  # loads with the first estimate, not with every command
+
         x = np.array(_features(case.family, self.families))
         leverage = float(x @ self.precision_matrix @ x)
         sigma = self.sigma_log * math.sqrt(1 + leverage)
@@ -299,6 +302,8 @@ def fit_cases(
     """Fit on (case, published hours) pairs; the band from leave-one-out residuals."""
     if len(cases) < 3:
         raise ValueError("at least three published runs are needed to fit utilisation")
+    import numpy as np
+
     families = tuple(sorted({c.family for c, _ in cases}))
     sizes = [c.active_params_b for c, _ in cases]
     x = np.array([_features(c.family, families) for c, _ in cases])
@@ -330,11 +335,13 @@ def fit_cases(
         fp8_families=frozenset(c.family for c, _ in cases if c.precision == "fp8"),
         precision_matrix=inv,
         families=families,
-        t90=float(stats.t.ppf(0.9, max(1, len(cases) - 2 - len(families)))),
+        t90=t_quantile(0.9, max(1, len(cases) - 2 - len(families))),
     )
 
 
 def _solve(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     penalty = RIDGE * np.eye(x.shape[1])
     penalty[0, 0] = 0.0  # the intercept is not shrunk
     inv = np.linalg.inv(x.T @ x + penalty)

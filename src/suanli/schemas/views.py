@@ -9,7 +9,6 @@ from suanli.domain.catalog import Accelerator, Figure
 from suanli.domain.programs import Program, RateSet
 from suanli.domain.subsidy_facts import SubsidyDecision
 from suanli.domain.systems import System, TotalCheck
-from suanli.services import programs
 
 
 def _rate(rate: Fraction | None) -> str | None:
@@ -56,6 +55,9 @@ def program_json(program: Program, *, words: bool = False) -> dict[str, Any]:
         "confidence": program.confidence,
     }
     if words:
+        # the services (and the database layer behind them) load only for a program's words
+        from suanli.services import programs
+
         data["explanation"] = programs.explain(program)
     return data
 

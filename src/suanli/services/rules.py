@@ -21,8 +21,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import cel
-
 from suanli.domain.programs import Predicate
 from suanli.errors import RuleEvaluationError
 
@@ -54,6 +52,8 @@ class CelRule:
     __slots__ = ("_cache", "_key", "_program", "reads", "source")
 
     def __init__(self, expr: str) -> None:
+        import cel  # the engine loads with the first rule, not with every command
+
         try:
             self._program = cel.compile(expr)
         except ValueError as exc:
