@@ -165,6 +165,11 @@ class _Sized:
 # One voucher's program on one (provider, chip[, hours, amount]): eligible, the rate, and the
 # rate's numerator and denominator for integer arithmetic.
 _Decided = tuple[bool, Fraction, int, int]
+# A voucher that may pay on a slot: its index and id, its decision there (None: per offer), its
+# program's cap and face value (or None), the stacking limit's numerator and denominator, and
+# its balance (at least 0).
+_Payer = tuple[int, str, _Decided | None, int | None, int | None, int, int, int]
+_Slot = tuple[_Sized | Infeasible, tuple[_Payer, ...]]
 
 
 class Pricer:
@@ -190,6 +195,7 @@ class Pricer:
         ]  # fmt: skip
         self.sized: dict[tuple[str, int], _Sized | Infeasible] = {}
         self.decisions: dict[tuple[Any, ...], _Decided] = {}
+        self.slots: dict[tuple[str, str, int, str], _Slot] = {}
 
     @staticmethod
     def applies(
@@ -249,28 +255,50 @@ class Pricer:
         why = "no voucher's program accepts this offer: " + " | ".join(why_not)
         return OfferRefusal(view.offer.id, acc.id, unpaid_code(why), why)
 
+    def slot(self, view: OfferView, acc: Accelerator) -> _Slot:
+        """What every offer of one (provider, chip, size, currency) shares: the estimate, and
+        the vouchers that may pay there, each with its decision where the amount does not
+        change it (None: decided per offer)."""
+        offer = view.offer
+        key = (view.provider.id, acc.id, offer.count, offer.currency)
+        found = self.slots.get(key)
+        if found is not None:
+            return found
+        sized = self.size(acc, offer.count)
+        payers: list[_Payer] = []
+        if not isinstance(sized, Infeasible):
+            # decided on this first offer's amount, as price_offer decides it
+            cost = round(sized.est.accelerator_hours * offer.price_fen_per_accel_hour)
+            for i, v in enumerate(self.vouchers):
+                if v.currency != offer.currency or v.program.currency != offer.currency:
+                    continue
+                fixed = None
+                if not self.plans[i].reads_amount:
+                    fixed = self.decide(i, view, acc, sized, cost)
+                if fixed is None or fixed[0]:
+                    payers.append((i, v.voucher_id, fixed, *self.limits[i], max(v.balance_fen, 0)))
+        found = self.slots[key] = (sized, tuple(payers))
+        return found
+
     def subsidies_on(
-        self, view: OfferView, acc: Accelerator, sized: _Sized, cost: int
-    ) -> tuple[dict[str, int], int, int, Fraction]:
+        self, view: OfferView, acc: Accelerator, sized: _Sized, payers: tuple[_Payer, ...],
+        cost: int,
+    ) -> tuple[dict[str, int], int, int, Fraction]:  # fmt: skip
         """What each voucher would pay, and the index and rate of the one that pays most (the
         first of equals); index -1 where none pays."""
         paid: dict[str, int] = {}
         best, best_fen, best_rate = -1, 0, _NONE
-        currency = view.offer.currency
-        for i, v in enumerate(self.vouchers):
-            if v.currency != currency or v.program.currency != currency:
-                continue
-            ok, rate, num, den = self.decide(i, view, acc, sized, cost)
+        for i, voucher_id, fixed, cap, face, stack_num, stack_den, balance in payers:
+            ok, rate, num, den = fixed or self.decide(i, view, acc, sized, cost)
             if not ok:
                 continue
-            cap, face, stack_num, stack_den = self.limits[i]
             amount = cost * num // den
             if cap is not None and cap < amount:
                 amount = cap
             if face is not None and face < amount:
                 amount = face
-            amount = min(amount, cost * stack_num // stack_den, max(v.balance_fen, 0))
-            paid[v.voucher_id] = amount
+            amount = min(amount, cost * stack_num // stack_den, balance)
+            paid[voucher_id] = amount
             if best < 0 or amount > best_fen:
                 best, best_fen, best_rate = i, amount, rate
         return paid, best, best_fen, best_rate
@@ -278,12 +306,14 @@ class Pricer:
     def price(self, view: OfferView, acc: Accelerator) -> QuoteRow | OfferRefusal:
         """What ``price_offer`` gives for this offer."""
         offer = view.offer
-        sized = self.size(acc, offer.count)
+        sized, payers = self.slots.get(
+            (view.provider.id, acc.id, offer.count, offer.currency)
+        ) or self.slot(view, acc)
         if isinstance(sized, Infeasible):
             return estimate_refusal(offer.id, acc.id, sized)
         est = sized.est
         cost = round(est.accelerator_hours * offer.price_fen_per_accel_hour)
-        paid, best, subsidy, rate = self.subsidies_on(view, acc, sized, cost)
+        paid, best, subsidy, rate = self.subsidies_on(view, acc, sized, payers, cost)
         if best < 0 and self.vouchers:
             return self.unpaid(view, acc, est.accelerator_hours, cost)
         not_before = max(self.now, offer.available_from)

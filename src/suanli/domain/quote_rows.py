@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from suanli.domain.exchange import MIN_DURATION_S, OfferRefusal
@@ -108,7 +109,7 @@ def sort_key(objective: str) -> Any:
         return lambda r: (r.finish, r.net_fen, r.offer_id)
     if objective == "energy":
         return lambda r: (math.inf if r.energy_kwh is None else r.energy_kwh, r.net_fen, r.offer_id)
-    return lambda r: (r.net_fen, r.finish, r.offer_id)
+    return attrgetter("net_fen", "finish", "offer_id")
 
 
 def duration_s(est: Estimate) -> int:

@@ -132,6 +132,16 @@ class _Subsidies:
     memo: dict[tuple[Any, ...], SubsidyDecision] = field(default_factory=dict)
     verdict_memo: dict[tuple[Any, ...], tuple[bool, ...]] = field(default_factory=dict)
     applicant: dict[str, Any] | None = None
+    providers: dict[int, tuple[Provider, tuple[Any, ...]]] = field(default_factory=dict)
+
+    def provider_key(self, p: Provider) -> tuple[Any, ...]:
+        """What a decision reads of a provider: its id, city and related parties. Kept per
+        provider object (the object kept too, so its id is not reused): a quote asks it for
+        each offer."""
+        found = self.providers.get(id(p))
+        if found is None or found[0] is not p:
+            found = self.providers[id(p)] = (p, (p.id, p.city, p.parties))
+        return found[1]
 
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
         return Contract(
@@ -156,11 +166,10 @@ class _Subsidies:
         """The decision on a zero contract at this provider and chip, and why the program pays
         nothing there whatever the offer's size ("" if it may pay)."""
         table = self.table(program)
-        p = view.provider
-        key = (p.id, p.city, p.parties, acc.id)
+        key = (*self.provider_key(view.provider), acc.id)
         found = table.get(key)
         if found is None:
-            found = table[key] = _zero(program, plan, self.tenant, self.day, p, acc)
+            found = table[key] = _zero(program, plan, self.tenant, self.day, view.provider, acc)
         return found
 
     def blocked(self, v: VoucherView, view: OfferView, acc: Accelerator) -> str:
@@ -182,8 +191,7 @@ class _Subsidies:
         ones they read), and the decision on the verdicts."""
         if not plan.per_offer:
             return self.zero(program, plan, view, acc)[0]
-        p = view.provider
-        key = (program.id, p.id, p.city, p.parties, acc.id,
+        key = (program.id, *self.provider_key(view.provider), acc.id,
                round(hours * 1e6) if plan.reads_hours else None,
                cost if plan.reads_amount else None)  # fmt: skip
         d = self.memo.get(key)

@@ -208,6 +208,13 @@ def estimate_core(
     """The estimate at PUE 1 and without a price, memoised on the model: what every offer of
     one chip and size shares (``Estimate.priced`` adds an offer's PUE and price)."""
     limit = min(max_count or MAX_COUNT, MAX_COUNT)
+    if w.is_training and limit < MAX_COUNT:
+        # Training reads the cap only to refuse a count above it: the uncapped estimate is the
+        # capped one wherever it fits, so offers of one chip and several sizes share it.
+        whole = estimate_core(w, acc, count=count, max_count=MAX_COUNT, model=model,
+                              interconnect=interconnect)  # fmt: skip
+        if isinstance(whole, Estimate) and whole.min_count <= limit and whole.count <= limit:
+            return whole
     key = (w, acc.id, count, limit, interconnect)
     core = model.memo.get(key)
     if core is None:
