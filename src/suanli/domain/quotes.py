@@ -13,7 +13,9 @@ the verdicts of the rules that read an offer's amount or hours (``per_offer_rule
 each compiled rule says it reads), so they are decided once per such key and the money limits
 applied per offer (``MoneyLimits``). What the request and the vouchers say of a (provider, chip)
 is decided once too (``_Gate``), so the many offers refused outright cost a dict lookup each;
-lines are written only for the top rows.
+the offers that pass are priced by ``quote_pricing.Pricer``, which shares the estimate and the
+vouchers' decisions between offers of one provider, chip and size; lines are written only for
+the top rows.
 
 Compliance: the flags on each offer (``domain.compliance``) are decided before the quote, once
 per offer; an offer a flag excludes is refused with the rule's id and source (code
