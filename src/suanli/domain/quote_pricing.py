@@ -196,6 +196,7 @@ class Pricer:
         self.sized: dict[tuple[str, int], _Sized | Infeasible] = {}
         self.decisions: dict[tuple[Any, ...], _Decided] = {}
         self.slots: dict[tuple[str, str, int, str], _Slot] = {}
+        self.payers: dict[tuple[str, str, str, int], tuple[_Payer, ...]] = {}
 
     @staticmethod
     def applies(
@@ -257,27 +258,36 @@ class Pricer:
 
     def slot(self, view: OfferView, acc: Accelerator) -> _Slot:
         """What every offer of one (provider, chip, size, currency) shares: the estimate, and
-        the vouchers that may pay there, each with its decision where the amount does not
-        change it (None: decided per offer)."""
+        the vouchers that may pay there (``payers``)."""
         offer = view.offer
-        key = (view.provider.id, acc.id, offer.count, offer.currency)
-        found = self.slots.get(key)
-        if found is not None:
-            return found
         sized = self.size(acc, offer.count)
-        payers: list[_Payer] = []
+        payers: tuple[_Payer, ...] = ()
         if not isinstance(sized, Infeasible):
-            # decided on this first offer's amount, as price_offer decides it
-            cost = round(sized.est.accelerator_hours * offer.price_fen_per_accel_hour)
-            for i, v in enumerate(self.vouchers):
-                if v.currency != offer.currency or v.program.currency != offer.currency:
-                    continue
-                fixed = None
-                if not self.plans[i].reads_amount:
-                    fixed = self.decide(i, view, acc, sized, cost)
-                if fixed is None or fixed[0]:
-                    payers.append((i, v.voucher_id, fixed, *self.limits[i], max(v.balance_fen, 0)))
-        found = self.slots[key] = (sized, tuple(payers))
+            where = (view.provider.id, acc.id, offer.currency, sized.hours_key)
+            found = self.payers.get(where)
+            payers = found if found is not None else self.payers_at(view, acc, sized, where)
+        slot = self.slots[(view.provider.id, acc.id, offer.count, offer.currency)] = (sized, payers)
+        return slot
+
+    def payers_at(
+        self, view: OfferView, acc: Accelerator, sized: _Sized, where: tuple[str, str, str, int]
+    ) -> tuple[_Payer, ...]:
+        """The vouchers that may pay at one (provider, chip, currency, hours), each with its
+        decision where the amount does not change it (None: decided per offer). The sizes of
+        one chip whose estimates agree share them."""
+        offer = view.offer
+        # decided on this first offer's amount, as price_offer decides it
+        cost = round(sized.est.accelerator_hours * offer.price_fen_per_accel_hour)
+        payers: list[_Payer] = []
+        for i, v in enumerate(self.vouchers):
+            if v.currency != offer.currency or v.program.currency != offer.currency:
+                continue
+            fixed = None
+            if not self.plans[i].reads_amount:
+                fixed = self.decide(i, view, acc, sized, cost)
+            if fixed is None or fixed[0]:
+                payers.append((i, v.voucher_id, fixed, *self.limits[i], max(v.balance_fen, 0)))
+        found = self.payers[where] = tuple(payers)
         return found
 
     def subsidies_on(
