@@ -145,14 +145,25 @@ def quote_offers(
                 rows.append(out)
                 priced[offer.id] = view
     rows.sort(key=sort_key(request.objective))
+    _explain(rows[:explain_top], priced, vouchers, subsidies, catalog)
+    return Quote(request.id, request.objective, rows, refused)
+
+
+def _explain(
+    rows: Sequence[QuoteRow],
+    priced: Mapping[str, OfferView],
+    vouchers: Sequence[VoucherView],
+    subsidies: _Subsidies,
+    catalog: Catalog,
+) -> None:
+    """Lines only for the rows a reader sees first, written when read."""
     programs = {v.voucher_id: v.program for v in vouchers}
-    for row in rows[:explain_top]:  # lines only for the rows a reader sees first
+    for row in rows:
         if row.voucher_id is not None:
             row.explain = partial(
                 subsidies.explain, programs[row.voucher_id], priced[row.offer_id],
                 catalog.get(row.accelerator_id), row.accelerator_hours, row.cost_fen,
             )  # fmt: skip
-    return Quote(request.id, request.objective, rows, refused)
 
 
 def _reason(reasons: dict[tuple[str, str, str], str], flag: Flag) -> str:
