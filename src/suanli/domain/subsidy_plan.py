@@ -42,6 +42,7 @@ class VoucherView:
 
 # Facts that differ between two offers of one provider and chip (a bare root: the whole contract).
 _PER_OFFER_FACTS = frozenset({"contract", "contract.amount_fen", "contract.accelerator_hours"})
+_SIZE_FACTS = frozenset({"contract.amount_fen", "contract.accelerator_hours"})
 
 
 def per_offer_rules(program: Program) -> tuple[Rule, ...]:
@@ -91,6 +92,9 @@ class _Plan:
     reads_hours: bool  # whether their verdicts may change with the hours
     reads_amount: bool  # ... or with the amount
     limits: MoneyLimits
+    # Whether they read of the contract only its hours and amount: their verdicts are then the
+    # same at every provider and chip for one (hours, amount).
+    shared: bool = False
 
 
 def _plan(program: Program) -> _Plan | None:
@@ -100,9 +104,10 @@ def _plan(program: Program) -> _Plan | None:
     ids = frozenset(r.id for r in program.eligibility if r in rules)
     reads = frozenset().union(*(facts_read(r.check) for r in rules))
     whole = "contract" in reads
+    shared = all(f in _SIZE_FACTS or f.startswith("applicant") for f in reads)
     return _Plan(
         rules, ids, whole or "contract.accelerator_hours" in reads,
-        whole or "contract.amount_fen" in reads, MoneyLimits.of(program),
+        whole or "contract.amount_fen" in reads, MoneyLimits.of(program), shared,
     )  # fmt: skip
 
 
@@ -125,7 +130,18 @@ class _Subsidies:
     plans: dict[str, _Plan | None] = field(default_factory=dict)
     tables: dict[str, _Table] = field(default_factory=dict)
     memo: dict[tuple[Any, ...], SubsidyDecision] = field(default_factory=dict)
+    verdict_memo: dict[tuple[Any, ...], tuple[bool, ...]] = field(default_factory=dict)
     applicant: dict[str, Any] | None = None
+    providers: dict[int, tuple[Provider, tuple[Any, ...]]] = field(default_factory=dict)
+
+    def provider_key(self, p: Provider) -> tuple[Any, ...]:
+        """What a decision reads of a provider: its id, city and related parties. Kept per
+        provider object (the object kept too, so its id is not reused): a quote asks it for
+        each offer."""
+        found = self.providers.get(id(p))
+        if found is None or found[0] is not p:
+            found = self.providers[id(p)] = (p, (p.id, p.city, p.parties))
+        return found[1]
 
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
         return Contract(
@@ -150,11 +166,10 @@ class _Subsidies:
         """The decision on a zero contract at this provider and chip, and why the program pays
         nothing there whatever the offer's size ("" if it may pay)."""
         table = self.table(program)
-        p = view.provider
-        key = (p.id, p.city, p.parties, acc.id)
+        key = (*self.provider_key(view.provider), acc.id)
         found = table.get(key)
         if found is None:
-            found = table[key] = _zero(program, plan, self.tenant, self.day, p, acc)
+            found = table[key] = _zero(program, plan, self.tenant, self.day, view.provider, acc)
         return found
 
     def blocked(self, v: VoucherView, view: OfferView, acc: Accelerator) -> str:
@@ -176,23 +191,41 @@ class _Subsidies:
         ones they read), and the decision on the verdicts."""
         if not plan.per_offer:
             return self.zero(program, plan, view, acc)[0]
-        p = view.provider
-        key = (program.id, p.id, p.city, p.parties, acc.id,
+        key = (program.id, *self.provider_key(view.provider), acc.id,
                round(hours * 1e6) if plan.reads_hours else None,
                cost if plan.reads_amount else None)  # fmt: skip
         d = self.memo.get(key)
         if d is None:
-            if self.applicant is None:
-                self.applicant = applicant_facts(self.tenant, self.day)
-            contract = self.contract(view, acc, hours, cost)
-            facts = {"applicant": self.applicant, "contract": contract_facts(contract, acc)}
             table = self.table(program)
-            verdicts = (*key[1:5], *(_passes(r, facts) for r in plan.per_offer))
+            verdicts = (*key[1:5], *self.verdicts(program, plan, view, acc, hours, cost))
             found = table.get(verdicts)
             if found is None:
+                contract = self.contract(view, acc, hours, cost)
                 found = table[verdicts] = (compute_subsidy(program, self.tenant, contract, acc), "")
             d = self.memo[key] = found[0]
         return d
+
+    def verdicts(
+        self, program: Program, plan: _Plan, view: OfferView, acc: Accelerator, hours: float,
+        cost: int,
+    ) -> tuple[bool, ...]:  # fmt: skip
+        """The per-offer rules' verdicts on this contract; shared by every provider and chip
+        where the rules read of the contract only its hours and amount."""
+        key = None
+        if plan.shared:
+            key = (program.id, round(hours * 1e6) if plan.reads_hours else None,
+                   cost if plan.reads_amount else None)  # fmt: skip
+            found = self.verdict_memo.get(key)
+            if found is not None:
+                return found
+        if self.applicant is None:
+            self.applicant = applicant_facts(self.tenant, self.day)
+        contract = self.contract(view, acc, hours, cost)
+        facts = {"applicant": self.applicant, "contract": contract_facts(contract, acc)}
+        out = tuple(_passes(r, facts) for r in plan.per_offer)
+        if key is not None:
+            self.verdict_memo[key] = out
+        return out
 
     def decide(
         self, program: Program, view: OfferView, acc: Accelerator, hours: float, cost: int

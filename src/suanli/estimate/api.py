@@ -189,7 +189,32 @@ def estimate_checked(
     so it is memoised on the model: a quote over many offers of a few chip models computes each
     once.
     """
+    core = estimate_core(w, acc, count=count, max_count=max_count, model=model,
+                         interconnect=interconnect)  # fmt: skip
+    if isinstance(core, Infeasible):
+        return core
+    return core.priced(price_fen_per_accel_hour, pue, currency)
+
+
+def estimate_core(
+    w: Workload,
+    acc: Accelerator,
+    *,
+    count: int | None,
+    max_count: int | None,
+    model: mfu.MfuModel,
+    interconnect: Interconnect | None = None,
+) -> EstimateOutcome:
+    """The estimate at PUE 1 and without a price, memoised on the model: what every offer of
+    one chip and size shares (``Estimate.priced`` adds an offer's PUE and price)."""
     limit = min(max_count or MAX_COUNT, MAX_COUNT)
+    if w.is_training and limit < MAX_COUNT:
+        # Training reads the cap only to refuse a count above it: the uncapped estimate is the
+        # capped one wherever it fits, so offers of one chip and several sizes share it.
+        whole = estimate_core(w, acc, count=count, max_count=MAX_COUNT, model=model,
+                              interconnect=interconnect)  # fmt: skip
+        if isinstance(whole, Estimate) and whole.min_count <= limit and whole.count <= limit:
+            return whole
     key = (w, acc.id, count, limit, interconnect)
     core = model.memo.get(key)
     if core is None:
@@ -197,9 +222,7 @@ def estimate_checked(
         if len(model.memo) > 4096:
             model.memo.clear()
         model.memo[key] = core
-    if isinstance(core, Infeasible):
-        return core
-    return core.priced(price_fen_per_accel_hour, pue, currency)
+    return core
 
 
 def _estimate_core(
