@@ -17,18 +17,20 @@ Rows and refusals are built when read (``Lazy``).
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from suanli.domain.catalog import Accelerator
+from suanli.domain.catalog import Accelerator, Catalog
 from suanli.domain.compliance import Flag
+from suanli.domain.programs import Program
 from suanli.domain.quote_rows import QuoteRow
 from suanli.domain.registry import Tenant
-from suanli.domain.subsidy_plan import OfferView
+from suanli.domain.subsidy_plan import OfferView, VoucherView, _Subsidies
 from suanli.rejection import Code
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,9 +61,57 @@ class OfferTable:
     slot: npt.NDArray[np.intp]  # one per (provider, chip, size, currency)
     slot_first: tuple[int, ...]
     rank: npt.NDArray[np.intp]  # the offer id's place in sorted order
+    # The gates per (provider, chip) for what the request and vouchers say of them, with the
+    # deciding objects they were made with (kept, so that their ids are not reused).
+    gates: dict[tuple[Any, ...], tuple[_Subsidies, Catalog, list[Gate]]] = field(
+        default_factory=dict
+    )
+
+    def gates_for(
+        self, key: tuple[Any, ...], subsidies: _Subsidies, catalog: Catalog,
+        make: Callable[[], list[Gate]],
+    ) -> list[Gate]:  # fmt: skip
+        """The gates for ``key`` (what the request and vouchers say) decided by ``subsidies``
+        (the tenant, day and programs) over ``catalog``; made once per such triple."""
+        full = (*key, id(subsidies), id(catalog))
+        found = self.gates.get(full)
+        if found is None or found[0] is not subsidies or found[1] is not catalog:
+            if len(self.gates) > 256:
+                self.gates.clear()
+            found = self.gates[full] = (subsidies, catalog, make())
+        return found[2]
 
 
 _LAST: list[OfferTable] = []
+
+
+# Decisions kept across quotes for one tenant and day, while the programs and the catalog are
+# the same objects: what they read of an offer (provider, chip, hours, amount) is in their keys.
+_KEPT: dict[tuple[Any, ...], tuple[dict[str, Program], Catalog, _Subsidies]] = {}
+_KEPT_DECISIONS = 50_000  # past this many memoised decisions, start afresh
+
+
+def kept_subsidies(
+    tenant: Tenant, day: date, fast: bool, vouchers: Sequence[VoucherView], catalog: Catalog
+) -> _Subsidies:
+    """The tenant's ``_Subsidies`` for the day, shared by its quotes while every program seen
+    under an id and the catalog are the objects it was made with."""
+    try:
+        key = (tenant, day, fast)
+        found = _KEPT.get(key)
+    except TypeError:  # an unhashable field: nothing kept
+        return _Subsidies(tenant, day, fast)
+    if found is not None:
+        programs, kept_catalog, subsidies = found
+        same = kept_catalog is catalog and len(subsidies.memo) < _KEPT_DECISIONS
+        if same and all(programs.setdefault(v.program.id, v.program) is v.program
+                        for v in vouchers):  # fmt: skip
+            return subsidies
+    if len(_KEPT) > 64:
+        _KEPT.clear()
+    subsidies = _Subsidies(tenant, day, fast)
+    _KEPT[key] = ({v.program.id: v.program for v in vouchers}, catalog, subsidies)
+    return subsidies
 
 
 def table_of(offers: Sequence[OfferView]) -> OfferTable | None:

@@ -37,7 +37,14 @@ from suanli.domain.quote_rows import Quote as Quote
 from suanli.domain.quote_rows import QuoteRow as QuoteRow
 from suanli.domain.quote_rows import duration_s as duration_s
 from suanli.domain.quote_rows import sort_key as sort_key
-from suanli.domain.quote_vector import Gate, note_flags, reason_of, table_of
+from suanli.domain.quote_vector import (
+    Gate,
+    OfferTable,
+    kept_subsidies,
+    note_flags,
+    reason_of,
+    table_of,
+)  # fmt: skip
 from suanli.domain.registry import Tenant
 from suanli.domain.subsidy_plan import OfferView, VoucherView, _Subsidies, unpaid_code
 from suanli.estimate.mfu import MfuModel
@@ -70,6 +77,19 @@ def _gate(
     return Gate(acc, None, "")
 
 
+def _gates(
+    request: JobRequest, table: OfferTable, catalog: Catalog, vouchers: Sequence[VoucherView],
+    subsidies: _Subsidies, screen: bool,
+) -> list[Gate]:  # fmt: skip
+    """The gate of each (provider, chip) of the table, in its order."""
+    out = []
+    for j in table.pair_first:
+        view = table.views[j]
+        acc = catalog.get(view.offer.accelerator_id)
+        out.append(_gate(request, view, acc, vouchers, subsidies, screen))
+    return out
+
+
 def quote_offers(
     request: JobRequest,
     offers: Iterable[OfferView],
@@ -92,7 +112,7 @@ def quote_offers(
     ``arrays``: price in arrays (``quote_batch``) where it applies; False prices offer by offer."""
     flags = flags or {}
     strict = bool(vouchers) or placing
-    subsidies = _Subsidies(tenant, now.date(), fast_subsidy)
+    subsidies = kept_subsidies(tenant, now.date(), fast_subsidy, vouchers, catalog)
     screen = bool(vouchers) and all(subsidies.plan(v.program) is not None for v in vouchers)
     gates: dict[tuple[str, str], Gate] = {}
     priced: dict[str, OfferView] = {}
@@ -106,19 +126,15 @@ def quote_offers(
         offers = offers if isinstance(offers, Sequence) else list(offers)
         table = table_of(offers)
         if table is not None:
-            found = [
-                gates.setdefault(
-                    (view.provider.id, view.offer.accelerator_id),
-                    _gate(request, view, catalog.get(view.offer.accelerator_id), vouchers,
-                          subsidies, screen),
-                )
-                for view in (table.views[j] for j in table.pair_first)
-            ]  # fmt: skip
+            said = (request.allowed_origins, request.allow_export_controlled, screen,
+                   tuple((v.program.id, v.currency) for v in vouchers))  # fmt: skip
+            make = partial(_gates, request, table, catalog, vouchers, subsidies, screen)
+            found = table.gates_for(said, subsidies, catalog, make)
             batch = Batch(request, table, found, tenant, vouchers, subsidies, pricer, busy, now)
             try:
                 return batch.quote(flags, strict, explain_top)
             except OverflowError:  # figures beyond 64-bit integers: priced offer by offer
-                gates.clear()
+                pass
     reasons: dict[tuple[str, str, str], str] = {}  # a flag's text, once per (rule, chip, site)
     for view in offers:
         offer = view.offer
