@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from suanli.domain.compliance import Decision, Flag
 from suanli.domain.exchange import Busy, JobRequest, OfferRefusal
 from suanli.domain.quote_pricing import Pricer, price_offer
 from suanli.domain.quotes import quote_offers
@@ -20,6 +21,7 @@ from suanli.estimate.api import _estimate_core, estimate_core
 from suanli.estimate.memory import MAX_COUNT
 from suanli.estimate.workload import Workload
 from suanli.services.catalog import load_catalog
+from suanli.services.compliance import load_rules
 from suanli.services.estimates import default_model
 from suanli.services.programs import get_program
 
@@ -61,6 +63,7 @@ REQUESTS = st.builds(
     ceiling=st.sampled_from([None, None, 50_000, 5_000_000]),
     vouchers=st.sampled_from([("v-1", "v-2"), ("v-2",), ("v-1",), ()]),
     balance=st.sampled_from([10**9, 30_000, 0]),
+    objective=st.sampled_from(["net_cost", "finish_time", "energy"]),
 )
 
 
@@ -68,7 +71,8 @@ def _quote_inputs(r: dict[str, Any]) -> tuple[JobRequest, list[VoucherView]]:
     w = Workload(r["kind"], r["params"], tokens_b=r["tokens"])
     deadline = None if r["deadline_h"] is None else T0 + timedelta(hours=r["deadline_h"])
     request = JobRequest("r", TENANT.id, w, accelerators=r["accelerators"], deadline=deadline,
-                         max_net_fen=r["ceiling"], voucher_ids=r["vouchers"])  # fmt: skip
+                         max_net_fen=r["ceiling"], voucher_ids=r["vouchers"],
+                         objective=r["objective"])  # fmt: skip
     programs = {"v-1": "hangzhou-2025", "v-2": "shanghai-2025"}
     vouchers = [VoucherView(v, get_program(programs[v]), f"voucher:{v}", r["balance"], "CNY")
                 for v in r["vouchers"]]  # fmt: skip
@@ -113,6 +117,34 @@ def test_quote_rows_equal_the_per_offer_compute_subsidy_path(r: dict[str, Any]) 
     # the same offers refused; the code may differ: the fast path refuses an offer no voucher
     # pays on before sizing it, the per-offer path after
     assert {x.offer_id for x in fast.refused} == {x.offer_id for x in slow.refused}
+
+
+def _flags() -> dict[str, tuple[Flag, ...]]:
+    """Flags on every third offer, under each rule of the book in turn, some cleared."""
+    out: dict[str, tuple[Flag, ...]] = {}
+    rules = load_rules().rules
+    for j, view in enumerate(VIEWS[::3]):
+        o, rule = view.offer, rules[j % len(rules)]
+        cleared = Decision(o.id, rule.id, "cleared", "ok", "officer", T0) if j % 4 == 3 else None
+        out[o.id] = (Flag(o.id, view.site.id, o.accelerator_id, rule, view.site.city, cleared),)
+    return out
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(REQUESTS, st.booleans(), st.booleans())
+def test_quote_in_arrays_equals_the_per_offer_loop(
+    r: dict[str, Any], flagged: bool, placing: bool
+) -> None:
+    request, vouchers = _quote_inputs(r)
+    kw: dict[str, Any] = {"catalog": load_catalog(), "model": default_model(), "placing": placing,
+                          "flags": _flags() if flagged else None}  # fmt: skip
+    fast = quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, **kw)
+    slow = quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, arrays=False, **kw)
+    assert [row.to_dict() for row in fast.rows] == [row.to_dict() for row in slow.rows]
+    assert [(x.to_dict(), x.reason) for x in fast.refused] == [
+        (x.to_dict(), x.reason) for x in slow.refused
+    ]
+    assert fast.to_dict() == slow.to_dict()
 
 
 def test_uncapped_training_estimate_is_the_capped_one_where_it_fits() -> None:

@@ -4,7 +4,7 @@ Plain data; ``domain.quotes`` builds them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -90,8 +90,8 @@ class QuoteRow:
 class Quote:
     request_id: str
     objective: str
-    rows: list[QuoteRow]
-    refused: list[OfferRefusal] = field(default_factory=list)
+    rows: Sequence[QuoteRow]  # a list, or built when read (``quote_lazy.Lazy``)
+    refused: Sequence[OfferRefusal] = field(default_factory=list)
     rejection: Rejection | None = None  # why no offer could be priced at all
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ For a program that pays no credits, eligibility and rate depend only on (provide
 the verdicts of the rules that read an offer's amount or hours (``per_offer_rules``, from what
 each compiled rule says it reads), so they are decided once per such key and the money limits
 applied per offer (``MoneyLimits``). What the request and the vouchers say of a (provider, chip)
-is decided once too (``_Gate``), so the many offers refused outright cost a dict lookup each;
+is decided once too (``Gate``), so the many offers refused outright cost a dict lookup each;
 the offers that pass are priced by ``quote_pricing.Pricer``, which shares the estimate and the
 vouchers' decisions between offers of one provider, chip and size; lines are written only for
 the top rows.
@@ -25,18 +25,26 @@ per offer; an offer a flag excludes is refused with the rule's id and source (co
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from suanli.domain.catalog import Accelerator, Catalog
 from suanli.domain.compliance import Flag, exclusion
 from suanli.domain.exchange import Busy, JobRequest, OfferRefusal
+from suanli.domain.quote_batch import Batch
 from suanli.domain.quote_pricing import Pricer, price_offer
 from suanli.domain.quote_rows import Quote as Quote
 from suanli.domain.quote_rows import QuoteRow as QuoteRow
 from suanli.domain.quote_rows import duration_s as duration_s
 from suanli.domain.quote_rows import sort_key as sort_key
+from suanli.domain.quote_vector import (
+    Gate,
+    OfferTable,
+    kept_subsidies,
+    note_flags,
+    reason_of,
+    table_of,
+)  # fmt: skip
 from suanli.domain.registry import Tenant
 from suanli.domain.subsidy_plan import OfferView, VoucherView, _Subsidies, unpaid_code
 from suanli.estimate.mfu import MfuModel
@@ -47,16 +55,6 @@ EXPLAIN_TOP = 5  # rows that carry the subsidy's full explanation
 # The quote itself.
 
 
-@dataclass(frozen=True, slots=True)
-class _Gate:
-    """What a quote decides once per (provider, chip): the chip, why the request refuses it,
-    and why no voucher can pay there (checked after the offer's size, as before sizing)."""
-
-    acc: Accelerator
-    chip: tuple[Code, str] | None  # (code, reason)
-    unpaid: str
-
-
 def _gate(
     request: JobRequest,
     view: OfferView,
@@ -64,19 +62,32 @@ def _gate(
     vouchers: Sequence[VoucherView],
     subsidies: _Subsidies,
     screen: bool,
-) -> _Gate:
+) -> Gate:
     if acc.origin not in request.allowed_origins:
-        return _Gate(acc, (Code.ORIGIN, f"{acc.model} is {acc.origin}; the request allows only "
+        return Gate(acc, (Code.ORIGIN, f"{acc.model} is {acc.origin}; the request allows only "
                            + ", ".join(sorted(request.allowed_origins))), "")  # fmt: skip
     if acc.is_export_controlled and not request.allow_export_controlled:
-        return _Gate(acc, (Code.EXPORT_CONTROLLED, f"{acc.model} is export-controlled "
+        return Gate(acc, (Code.EXPORT_CONTROLLED, f"{acc.model} is export-controlled "
                            f"({acc.export_control.status}); the request refuses such chips"),
                      "")  # fmt: skip
     if screen:  # refuse unaccredited offers before estimating on them
         why = [subsidies.blocked(v, view, acc) for v in vouchers]
         if all(why):
-            return _Gate(acc, None, "no voucher's program accepts this offer: " + " | ".join(why))
-    return _Gate(acc, None, "")
+            return Gate(acc, None, "no voucher's program accepts this offer: " + " | ".join(why))
+    return Gate(acc, None, "")
+
+
+def _gates(
+    request: JobRequest, table: OfferTable, catalog: Catalog, vouchers: Sequence[VoucherView],
+    subsidies: _Subsidies, screen: bool,
+) -> list[Gate]:  # fmt: skip
+    """The gate of each (provider, chip) of the table, in its order."""
+    out = []
+    for j in table.pair_first:
+        view = table.views[j]
+        acc = catalog.get(view.offer.accelerator_id)
+        out.append(_gate(request, view, acc, vouchers, subsidies, screen))
+    return out
 
 
 def quote_offers(
@@ -93,15 +104,17 @@ def quote_offers(
     fast_subsidy: bool = True,
     flags: Mapping[str, Sequence[Flag]] | None = None,
     placing: bool = False,
+    arrays: bool = True,
 ) -> Quote:
     """The quote over already-loaded offers, vouchers and reservations, with the catalog and
     the utilisation model given (no I/O). ``flags`` are the offers' compliance flags; a flag
-    needing evidence excludes its offer when vouchers pay or the quote is for ``placing``."""
+    needing evidence excludes its offer when vouchers pay or the quote is for ``placing``.
+    ``arrays``: price in arrays (``quote_batch``) where it applies; False prices offer by offer."""
     flags = flags or {}
     strict = bool(vouchers) or placing
-    subsidies = _Subsidies(tenant, now.date(), fast_subsidy)
+    subsidies = kept_subsidies(tenant, now.date(), fast_subsidy, vouchers, catalog)
     screen = bool(vouchers) and all(subsidies.plan(v.program) is not None for v in vouchers)
-    gates: dict[tuple[str, str], _Gate] = {}
+    gates: dict[tuple[str, str], Gate] = {}
     priced: dict[str, OfferView] = {}
     rows: list[QuoteRow] = []
     refused: list[OfferRefusal] = []
@@ -109,6 +122,19 @@ def quote_offers(
     pricer = None
     if fast_subsidy and Pricer.applies(request, vouchers, subsidies):
         pricer = Pricer(request, vouchers, subsidies, busy, now, model)
+    if arrays and pricer is not None and now.tzinfo is not None:
+        offers = offers if isinstance(offers, Sequence) else list(offers)
+        table = table_of(offers)
+        if table is not None:
+            said = (request.allowed_origins, request.allow_export_controlled, screen,
+                   tuple((v.program.id, v.currency) for v in vouchers))  # fmt: skip
+            make = partial(_gates, request, table, catalog, vouchers, subsidies, screen)
+            found = table.gates_for(said, subsidies, catalog, make)
+            batch = Batch(request, table, found, tenant, vouchers, subsidies, pricer, busy, now)
+            try:
+                return batch.quote(flags, strict, explain_top)
+            except OverflowError:  # figures beyond 64-bit integers: priced offer by offer
+                pass
     reasons: dict[tuple[str, str, str], str] = {}  # a flag's text, once per (rule, chip, site)
     for view in offers:
         offer = view.offer
@@ -117,7 +143,7 @@ def quote_offers(
             hit = exclusion(flagged, tenant, paid_or_placed=strict)
             if hit is not None:
                 refused.append(OfferRefusal(offer.id, offer.accelerator_id, Code.COMPLIANCE,
-                                            _reason(reasons, hit), hit.rule.id))  # fmt: skip
+                                            reason_of(reasons, hit), hit.rule.id))  # fmt: skip
                 continue
         key = (view.provider.id, offer.accelerator_id)
         gate = gates.get(key)
@@ -141,7 +167,7 @@ def quote_offers(
                 refused.append(out)
             else:
                 if flagged:
-                    _note_flags(out, flagged, tenant, reasons)
+                    note_flags(out, flagged, tenant, reasons)
                 rows.append(out)
                 priced[offer.id] = view
     rows.sort(key=sort_key(request.objective))
@@ -164,21 +190,3 @@ def _explain(
                 subsidies.explain, programs[row.voucher_id], priced[row.offer_id],
                 catalog.get(row.accelerator_id), row.accelerator_hours, row.cost_fen,
             )  # fmt: skip
-
-
-def _reason(reasons: dict[tuple[str, str, str], str], flag: Flag) -> str:
-    """``flag.refusal_reason()``: it reads only the rule, the chip and the site."""
-    key = (flag.rule.id, flag.accelerator_id, flag.where)
-    found = reasons.get(key)
-    if found is None:
-        found = reasons[key] = flag.refusal_reason()
-    return found
-
-
-def _note_flags(
-    row: QuoteRow, flagged: Sequence[Flag], tenant: Tenant, reasons: dict[tuple[str, str, str], str]
-) -> None:
-    """Flags that leave the offer in: said on the row, rule by rule."""
-    shown = [f for f in flagged if f.rule.touches(tenant) and f.status != "cleared"]
-    row.compliance = tuple(f.rule.id for f in shown)
-    row.notes = row.notes + tuple(f"compliance: {_reason(reasons, f)}" for f in shown)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -183,7 +184,7 @@ def place_row(
 def _try_rows(
     uow: UnitOfWork,
     request: JobRequest,
-    rows: list[QuoteRow],
+    rows: Sequence[QuoteRow],
     vouchers: dict[str, VoucherView],
     policy: Policy,
     now: datetime,

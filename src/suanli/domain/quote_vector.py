@@ -1,0 +1,181 @@
+"""A quote over many offers in arrays: the same rows, order and refusals as the per-offer loop
+of ``domain.quotes`` (``tests/unit/test_quote_pricing.py`` compares them), with the Python work
+done per (provider, chip) and per (provider, chip, size), not per offer.
+
+What an offer set alone fixes (each offer's price, count, dates, PUE, its (provider, chip) and
+(provider, chip, size, currency) keys, its id's place in sorted order) is built once and kept
+while the same offer objects are quoted again (``table_of``; offers are frozen, so the same
+objects mean the same figures). Per quote: the gates per (provider, chip), the estimate and
+the vouchers that may pay per slot (``Pricer.slot``), then each offer's cost (``round`` of
+hours × price, as ``Pricer.price``), every voucher's amount (floor(cost × num / den), the cap,
+face value, stacking limit and balance), the payer (the first of the largest), the start of an
+offer without reservations (the later of now and its start, if the run fits before its end),
+the deadline and ceiling as masks, and the order by ``np.lexsort`` with the sort keys' ties.
+Rows and refusals are built when read (``Lazy``).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from suanli.domain.catalog import Accelerator, Catalog
+from suanli.domain.compliance import Flag
+from suanli.domain.programs import Program
+from suanli.domain.quote_rows import QuoteRow
+from suanli.domain.registry import Tenant
+from suanli.domain.subsidy_plan import OfferView, VoucherView, _Subsidies
+from suanli.rejection import Code
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+I64 = npt.NDArray[np.int64]
+
+# Why an offer is refused, in the order the per-offer loop checks (0: priced into a row).
+ROW, COMPLIANCE, CHIP, ASKED, UNPAID_GATE, ESTIMATE, UNPAID, WINDOW, DEADLINE, CEILING = range(10)
+
+
+def _us(t: datetime) -> int:
+    return (t - _EPOCH) // _US
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTable:
+    """What an offer set alone fixes, in arrays indexed by the offer's place."""
+
+    views: tuple[OfferView, ...]
+    ids: dict[str, int]
+    price: I64
+    count: I64
+    from_us: I64
+    until_us: I64
+    pue: npt.NDArray[np.float64]
+    pair: npt.NDArray[np.intp]  # index into pair_first: one per (provider, chip)
+    pair_first: tuple[int, ...]  # an offer of each pair
+    slot: npt.NDArray[np.intp]  # one per (provider, chip, size, currency)
+    slot_first: tuple[int, ...]
+    rank: npt.NDArray[np.intp]  # the offer id's place in sorted order
+    # The gates per (provider, chip) for what the request and vouchers say of them, with the
+    # deciding objects they were made with (kept, so that their ids are not reused).
+    gates: dict[tuple[Any, ...], tuple[_Subsidies, Catalog, list[Gate]]] = field(
+        default_factory=dict
+    )
+
+    def gates_for(
+        self, key: tuple[Any, ...], subsidies: _Subsidies, catalog: Catalog,
+        make: Callable[[], list[Gate]],
+    ) -> list[Gate]:  # fmt: skip
+        """The gates for ``key`` (what the request and vouchers say) decided by ``subsidies``
+        (the tenant, day and programs) over ``catalog``; made once per such triple."""
+        full = (*key, id(subsidies), id(catalog))
+        found = self.gates.get(full)
+        if found is None or found[0] is not subsidies or found[1] is not catalog:
+            if len(self.gates) > 256:
+                self.gates.clear()
+            found = self.gates[full] = (subsidies, catalog, make())
+        return found[2]
+
+
+_LAST: list[OfferTable] = []
+
+
+# Decisions kept across quotes for one tenant and day, while the programs and the catalog are
+# the same objects: what they read of an offer (provider, chip, hours, amount) is in their keys.
+_KEPT: dict[tuple[Any, ...], tuple[dict[str, Program], Catalog, _Subsidies]] = {}
+_KEPT_DECISIONS = 50_000  # past this many memoised decisions, start afresh
+
+
+def kept_subsidies(
+    tenant: Tenant, day: date, fast: bool, vouchers: Sequence[VoucherView], catalog: Catalog
+) -> _Subsidies:
+    """The tenant's ``_Subsidies`` for the day, shared by its quotes while every program seen
+    under an id and the catalog are the objects it was made with."""
+    try:
+        key = (tenant, day, fast)
+        found = _KEPT.get(key)
+    except TypeError:  # an unhashable field: nothing kept
+        return _Subsidies(tenant, day, fast)
+    if found is not None:
+        programs, kept_catalog, subsidies = found
+        same = kept_catalog is catalog and len(subsidies.memo) < _KEPT_DECISIONS
+        if same and all(programs.setdefault(v.program.id, v.program) is v.program
+                        for v in vouchers):  # fmt: skip
+            return subsidies
+    if len(_KEPT) > 64:
+        _KEPT.clear()
+    subsidies = _Subsidies(tenant, day, fast)
+    _KEPT[key] = ({v.program.id: v.program for v in vouchers}, catalog, subsidies)
+    return subsidies
+
+
+def table_of(offers: Sequence[OfferView]) -> OfferTable | None:
+    """The table of these offers, kept for the next quote over the same objects; None where a
+    date has no time zone (the per-offer loop compares such dates as they are)."""
+    if _LAST:
+        last = _LAST[0]
+        if len(last.views) == len(offers) and all(map(operator.is_, last.views, offers)):
+            return last
+    views = tuple(offers)
+    if any(v.offer.available_from.tzinfo is None or v.offer.available_until.tzinfo is None
+           for v in views):  # fmt: skip
+        return None
+    pairs: dict[tuple[str, str], int] = {}
+    slots: dict[tuple[str, str, int, str], int] = {}
+    pair, slot = [], []
+    for v in views:
+        o = v.offer
+        pair.append(pairs.setdefault((v.provider.id, o.accelerator_id), len(pairs)))
+        key = (v.provider.id, o.accelerator_id, o.count, o.currency)
+        slot.append(slots.setdefault(key, len(slots)))
+    firsts = {p: j for j, p in reversed(list(enumerate(pair)))}
+    slot_firsts = {s: j for j, s in reversed(list(enumerate(slot)))}
+    ranks = np.empty(len(views), np.intp)
+    ranks[np.argsort(np.array([v.offer.id for v in views], dtype=str), kind="stable")] = (
+        np.arange(len(views))
+    )  # fmt: skip
+    table = OfferTable(
+        views, {v.offer.id: j for j, v in enumerate(views)},
+        np.array([v.offer.price_fen_per_accel_hour for v in views], np.int64),
+        np.array([v.offer.count for v in views], np.int64),
+        np.array([_us(v.offer.available_from) for v in views], np.int64),
+        np.array([_us(v.offer.available_until) for v in views], np.int64),
+        np.array([v.site.pue for v in views], np.float64),
+        np.array(pair, np.intp), tuple(firsts[p] for p in range(len(pairs))),
+        np.array(slot, np.intp), tuple(slot_firsts[s] for s in range(len(slots))), ranks,
+    )  # fmt: skip
+    _LAST[:] = [table]
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a quote decides once per (provider, chip): the chip, why the request refuses it,
+    and why no voucher can pay there (checked after the offer's size, as before sizing)."""
+
+    acc: Accelerator
+    chip: tuple[Code, str] | None  # (code, reason)
+    unpaid: str
+
+
+def reason_of(reasons: dict[tuple[str, str, str], str], flag: Flag) -> str:
+    """``flag.refusal_reason()``: it reads only the rule, the chip and the site."""
+    key = (flag.rule.id, flag.accelerator_id, flag.where)
+    found = reasons.get(key)
+    if found is None:
+        found = reasons[key] = flag.refusal_reason()
+    return found
+
+
+def note_flags(
+    row: QuoteRow, flagged: Sequence[Flag], tenant: Tenant, reasons: dict[tuple[str, str, str], str]
+) -> None:
+    """Flags that leave the offer in: said on the row, rule by rule."""
+    shown = [f for f in flagged if f.rule.touches(tenant) and f.status != "cleared"]
+    row.compliance = tuple(f.rule.id for f in shown)
+    row.notes = row.notes + tuple(f"compliance: {reason_of(reasons, f)}" for f in shown)
