@@ -114,11 +114,6 @@ def quote_offers(
     strict = bool(vouchers) or placing
     subsidies = kept_subsidies(tenant, now.date(), fast_subsidy, vouchers, catalog)
     screen = bool(vouchers) and all(subsidies.plan(v.program) is not None for v in vouchers)
-    gates: dict[tuple[str, str], Gate] = {}
-    priced: dict[str, OfferView] = {}
-    rows: list[QuoteRow] = []
-    refused: list[OfferRefusal] = []
-    asked = request.accelerators
     pricer = None
     if fast_subsidy and Pricer.applies(request, vouchers, subsidies):
         pricer = Pricer(request, vouchers, subsidies, busy, now, model)
@@ -135,44 +130,75 @@ def quote_offers(
                 return batch.quote(flags, strict, explain_top)
             except OverflowError:  # figures beyond 64-bit integers: priced offer by offer
                 pass
-    reasons: dict[tuple[str, str, str], str] = {}  # a flag's text, once per (rule, chip, site)
+    by_offer = _ByOffer(request, tenant, vouchers, subsidies, screen, strict, catalog)
     for view in offers:
-        offer = view.offer
-        flagged = flags.get(offer.id)
-        if flagged:
-            hit = exclusion(flagged, tenant, paid_or_placed=strict)
-            if hit is not None:
-                refused.append(OfferRefusal(offer.id, offer.accelerator_id, Code.COMPLIANCE,
-                                            reason_of(reasons, hit), hit.rule.id))  # fmt: skip
-                continue
-        key = (view.provider.id, offer.accelerator_id)
-        gate = gates.get(key)
+        by_offer.add(view, flags.get(view.offer.id), pricer, busy, now, model)
+    rows = by_offer.rows
+    rows.sort(key=sort_key(request.objective))
+    _explain(rows[:explain_top], by_offer.priced, vouchers, subsidies, catalog)
+    return Quote(request.id, request.objective, rows, by_offer.refused)
+
+
+class _ByOffer:
+    """The quote priced offer by offer: the reference path, and the one for figures past 64-bit
+    integers or dates without a time zone."""
+
+    def __init__(
+        self, request: JobRequest, tenant: Tenant, vouchers: Sequence[VoucherView],
+        subsidies: _Subsidies, screen: bool, strict: bool, catalog: Catalog,
+    ) -> None:  # fmt: skip
+        self.request, self.tenant, self.vouchers = request, tenant, vouchers
+        self.subsidies, self.screen, self.strict, self.catalog = subsidies, screen, strict, catalog
+        self.gates: dict[tuple[str, str], Gate] = {}
+        self.priced: dict[str, OfferView] = {}
+        self.rows: list[QuoteRow] = []
+        self.refused: list[OfferRefusal] = []
+        self.reasons: dict[tuple[str, str, str], str] = {}  # a flag's text per (rule, chip, site)
+
+    def _gate_of(self, view: OfferView) -> Gate:
+        key = (view.provider.id, view.offer.accelerator_id)
+        gate = self.gates.get(key)
         if gate is None:
-            acc = catalog.get(offer.accelerator_id)
-            gate = gates[key] = _gate(request, view, acc, vouchers, subsidies, screen)
+            acc = self.catalog.get(view.offer.accelerator_id)
+            gate = self.gates[key] = _gate(
+                self.request, view, acc, self.vouchers, self.subsidies, self.screen
+            )
+        return gate
+
+    def add(
+        self, view: OfferView, flagged: Sequence[Flag] | None, pricer: Pricer | None,
+        busy: Mapping[str, Sequence[Busy]], now: datetime, model: MfuModel,
+    ) -> None:  # fmt: skip
+        offer, asked = view.offer, self.request.accelerators
+        if flagged:
+            hit = exclusion(flagged, self.tenant, paid_or_placed=self.strict)
+            if hit is not None:
+                why = reason_of(self.reasons, hit)
+                self.refused.append(OfferRefusal(offer.id, offer.accelerator_id, Code.COMPLIANCE,
+                                                 why, hit.rule.id))  # fmt: skip
+                return
+        gate = self._gate_of(view)
         if gate.chip is not None:
-            refused.append(OfferRefusal(offer.id, gate.acc.id, *gate.chip))
+            self.refused.append(OfferRefusal(offer.id, gate.acc.id, *gate.chip))
         elif asked is not None and asked > offer.count:
             why = f"{asked} accelerators asked; the offer has {offer.count}"
-            refused.append(OfferRefusal(offer.id, gate.acc.id, Code.CAPACITY, why))
+            self.refused.append(OfferRefusal(offer.id, gate.acc.id, Code.CAPACITY, why))
         elif gate.unpaid:
             code = unpaid_code(gate.unpaid)
-            refused.append(OfferRefusal(offer.id, gate.acc.id, code, gate.unpaid))
+            self.refused.append(OfferRefusal(offer.id, gate.acc.id, code, gate.unpaid))
         else:
             if pricer is not None:
                 out = pricer.price(view, gate.acc)
             else:
-                out = price_offer(request, view, gate.acc, vouchers, subsidies, busy, now, model)
+                out = price_offer(self.request, view, gate.acc, self.vouchers, self.subsidies,
+                                  busy, now, model)  # fmt: skip
             if isinstance(out, OfferRefusal):
-                refused.append(out)
-            else:
-                if flagged:
-                    note_flags(out, flagged, tenant, reasons)
-                rows.append(out)
-                priced[offer.id] = view
-    rows.sort(key=sort_key(request.objective))
-    _explain(rows[:explain_top], priced, vouchers, subsidies, catalog)
-    return Quote(request.id, request.objective, rows, refused)
+                self.refused.append(out)
+                return
+            if flagged:
+                note_flags(out, flagged, self.tenant, self.reasons)
+            self.rows.append(out)
+            self.priced[offer.id] = view
 
 
 def _explain(
