@@ -23,7 +23,7 @@ from suanli.ledger.model import (
     TransferResult,
     TransferStatus,
 )
-from suanli.ledger.rules import same_request
+from suanli.ledger.rules import replayed, same_request
 
 # The order of an account's totals in a delta list (and in the batch's UPDATE).
 TOTALS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
@@ -70,16 +70,6 @@ class Plan:
     outcomes: list[TransferOutcome]  # one per spec, in order
     new: list[Transfer]  # the transfers to insert, in order
     deltas: dict[str, list[int]]  # account id -> additions to its TOTALS, in that order
-
-
-def replayed(stored: Transfer, same: bool) -> TransferOutcome:
-    if same:
-        return TransferOutcome(TransferResult.EXISTS, stored, f"transfer {stored.id} was applied")
-    return TransferOutcome(
-        TransferResult.EXISTS_WITH_DIFFERENT_CONTENT,
-        stored,
-        f"transfer id {stored.id} is taken by a transfer with other content",
-    )
 
 
 def plan(

@@ -7,7 +7,15 @@ import re
 
 from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError
-from suanli.ledger.model import Account, AccountKind, Floor, Transfer, TransferKind
+from suanli.ledger.model import (
+    Account,
+    AccountKind,
+    Floor,
+    Transfer,
+    TransferKind,
+    TransferOutcome,
+    TransferResult,
+)
 
 
 def debit_fits(account: Account, amount_minor: int) -> bool:
@@ -19,6 +27,17 @@ def debit_fits(account: Account, amount_minor: int) -> bool:
         return True
     spent = account.posted_debits + account.pending_debits + amount_minor
     return spent <= account.posted_credits
+
+
+def replayed(stored: Transfer, same: bool) -> TransferOutcome:
+    """The outcome of a transfer id already stored: the same transfer again, or another one."""
+    if same:
+        return TransferOutcome(TransferResult.EXISTS, stored, f"transfer {stored.id} was applied")
+    return TransferOutcome(
+        TransferResult.EXISTS_WITH_DIFFERENT_CONTENT,
+        stored,
+        f"transfer id {stored.id} is taken by a transfer with other content",
+    )
 
 
 def same_request(

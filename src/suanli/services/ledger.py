@@ -46,6 +46,7 @@ from suanli.ledger.model import (
 )
 from suanli.ledger.rules import (
     debit_fits,
+    replayed,
     same_request,
     same_resolution,
     valid_amount,
@@ -88,16 +89,6 @@ def open_account(
     return existing
 
 
-def _replayed(stored: Transfer, same: bool) -> TransferOutcome:
-    if same:
-        return TransferOutcome(TransferResult.EXISTS, stored, f"transfer {stored.id} was applied")
-    return TransferOutcome(
-        TransferResult.EXISTS_WITH_DIFFERENT_CONTENT,
-        stored,
-        f"transfer id {stored.id} is taken by a transfer with other content",
-    )
-
-
 def transfer(
     uow: UnitOfWork,
     transfer_id: str,
@@ -132,7 +123,7 @@ def transfer(
     if refusal is not None:
         stored = repo.get_transfer(uow.conn, transfer_id)
         if stored is not None:
-            return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
+            return replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
         return refusal
     at = aware_now(now)
     new = Transfer(
@@ -152,7 +143,7 @@ def transfer(
     if not repo.insert_transfer(uow.conn, new):  # a retry, or a concurrent one got there first
         stored = repo.get_transfer(uow.conn, transfer_id)
         assert stored is not None
-        return _replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
+        return replayed(stored, same_request(stored, **request))  # type: ignore[arg-type]
     side = "pending" if pending else "posted"
     repo.add_to_pair(uow.conn, debit_account_id, {f"{side}_debits": amount_minor},
                      credit_account_id, {f"{side}_credits": amount_minor})  # fmt: skip
@@ -235,7 +226,7 @@ def _resolve(
     stored = repo.get_transfer(uow.conn, transfer_id)
     if stored is not None:
         same = same_resolution(stored, kind=kind, pending_id=pending_id, amount_minor=amount_minor)
-        return _replayed(stored, same)
+        return replayed(stored, same)
     hold = repo.get_transfer(uow.conn, pending_id, lock=True)
     if hold is None:
         return TransferOutcome(TransferResult.PENDING_NOT_FOUND, None, f"no hold {pending_id}")
@@ -249,7 +240,7 @@ def _resolve(
             same = same_resolution(
                 stored, kind=kind, pending_id=pending_id, amount_minor=amount_minor
             )
-            return _replayed(stored, same)
+            return replayed(stored, same)
         return TransferOutcome(_ALREADY[hold.status], hold, f"hold {pending_id} is {hold.status}")
     if hold.timeout_at is not None and now >= hold.timeout_at:
         reason = f"hold {pending_id} timed out at {hold.timeout_at.isoformat()}"
@@ -290,7 +281,7 @@ def _apply_resolution(
         if stored is None:
             raise ConflictError(f"hold {hold.id} was resolved concurrently")
         same = same_resolution(stored, kind=kind, pending_id=hold.id, amount_minor=amount)
-        return _replayed(stored, same)
+        return replayed(stored, same)
     repo.resolve_hold(uow.conn, hold.id, new.status, now)
     posted = amount if posting else 0
     repo.add_to_pair(
