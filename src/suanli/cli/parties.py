@@ -4,20 +4,17 @@ through the same registry service as ``POST /api/v1/{tenants,providers,sites}``.
 # No ``from __future__ import annotations``: Typer reads the options' help, made per kind in
 # ``_commands``, from annotations it would otherwise evaluate where ``name`` is unknown.
 import dataclasses
-import json
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
-from suanli.domain.registry import TUPLE_FACTS, Provider, Site, Tenant
+from suanli.cli.records import read_record
+from suanli.domain.registry import Provider, Site, Tenant
 from suanli.domain.roles import SYSTEM
-from suanli.errors import ValidationError
 from suanli.schemas.registry import ProviderIn, SiteIn, TenantIn
 from suanli.services import registry
 
@@ -27,28 +24,6 @@ KINDS: tuple[tuple[str, type[Any], type[BaseModel], tuple[str, ...]], ...] = (
     ("provider", Provider, ProviderIn, ("city", "parent_id")),
     ("site", Site, SiteIn, ("provider_id", "city", "backend", "pue")),
 )
-
-
-def read_record(path: Path, name: str, schema: type[BaseModel]) -> dict[str, Any]:
-    """One record from a JSON object or a TOML table (the API's fields), checked whole before
-    anything is written; an error names the field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except OSError as exc:
-        raise ValidationError(name, f"cannot read {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(
-            name, f"{path} is not valid {path.suffix[1:] or 'JSON'}: {exc}"
-        ) from None
-    try:
-        body = schema.model_validate(raw)
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or name
-        raise ValidationError(field, first["msg"]) from None
-    data = body.model_dump()
-    return {k: tuple(v) if k in TUPLE_FACTS else v for k, v in data.items()}
 
 
 def _commands(

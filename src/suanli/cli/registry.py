@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -11,9 +10,8 @@ from rich.table import Table
 from suanli.cli import remote
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.money import Money
-from suanli.domain.registry import TUPLE_FACTS, Offer
+from suanli.domain.registry import Offer
 from suanli.domain.roles import SYSTEM
-from suanli.errors import ValidationError
 from suanli.services import registry
 from suanli.services.catalog import load_catalog
 
@@ -54,38 +52,24 @@ def list_offers(
     console.print(table)
 
 
-def _offer_body(path: Path) -> dict[str, Any]:
-    from pydantic import ValidationError as PydanticValidationError
-
-    from suanli.schemas.registry import OfferIn
-
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return OfferIn.model_validate(raw).model_dump(mode="json")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValidationError("offer", f"{path}: {exc}") from None
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "offer"
-        raise ValidationError(field, first["msg"]) from None
-
-
 @offers_app.command("create")
 @handle_errors
 def create_offer(
-    offer_file: Annotated[Path, typer.Argument(help="the offer as JSON (as POST /offers takes)")],
+    offer_file: Annotated[
+        Path, typer.Argument(help="the offer as JSON or TOML (as POST /offers takes)")
+    ],
     server: remote.Server = None,
     token: remote.Token = None,
 ) -> None:
     """Create an offer (idempotent by its id): the same offer again changes nothing."""
-    body = _offer_body(offer_file)
-    if server:
-        out = remote.create_offer(server, token, body)
-    else:
-        from suanli.schemas.registry import OfferIn
+    from suanli.cli.records import read_body, record_facts
+    from suanli.schemas.registry import OfferIn
 
-        data = OfferIn.model_validate(body).model_dump()
-        data = {k: tuple(v) if k in TUPLE_FACTS else v for k, v in data.items()}
+    body = read_body(offer_file, "offer", OfferIn)
+    if server:
+        out = remote.create_offer(server, token, body.model_dump(mode="json"))
+    else:
+        data = record_facts(body)
         with unit_of_work() as uow:
             out = dataclasses.asdict(registry.create(uow, SYSTEM, Offer(**data)))
             uow.commit()
