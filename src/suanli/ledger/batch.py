@@ -27,6 +27,8 @@ from suanli.ledger.rules import replayed, same_request
 
 # The order of an account's totals in a delta list (and in the batch's UPDATE).
 TOTALS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+# Their places in a delta list, as TOTALS orders them.
+POSTED_DEBITS, POSTED_CREDITS, PENDING_DEBITS, PENDING_CREDITS = range(len(TOTALS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ def plan(
         seen[made.id] = made
         new.append(made)
         outcomes.append(TransferOutcome(TransferResult.OK, made))
-        side = 2 if spec.pending else 0  # index of the debits total of this side
+        side = PENDING_DEBITS if spec.pending else POSTED_DEBITS  # this side's debits total
         available[debit] -= amount
         if not spec.pending:  # an incoming hold is not yet spendable
             available[credit] += amount

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
-from suanli.ledger.batch import TransferSpec, plan
+from suanli.ledger.batch import PENDING_CREDITS, PENDING_DEBITS, TransferSpec, plan
 from suanli.ledger.model import TransferOutcome, TransferStatus
 from suanli.services import audit
 from suanli.services.common import aware_now
@@ -110,8 +110,9 @@ def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
     )
     deltas: dict[str, list[int]] = {}
     for hold in due:
-        deltas.setdefault(hold.debit_account_id, [0, 0, 0, 0])[2] -= hold.amount_minor
-        deltas.setdefault(hold.credit_account_id, [0, 0, 0, 0])[3] -= hold.amount_minor
+        released = hold.amount_minor
+        deltas.setdefault(hold.debit_account_id, [0, 0, 0, 0])[PENDING_DEBITS] -= released
+        deltas.setdefault(hold.credit_account_id, [0, 0, 0, 0])[PENDING_CREDITS] -= released
         audit.record_transfer(uow, hold, "ledger.expire")
     repo.resolve_holds(uow.conn, [h.id for h in due], TransferStatus.EXPIRED, at)
     repo.add_to_many(uow.conn, deltas)
