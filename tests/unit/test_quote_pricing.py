@@ -5,7 +5,9 @@ path; the estimator's uncapped training estimate against the capped one."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given, settings
@@ -23,7 +25,7 @@ from suanli.estimate.workload import Workload
 from suanli.services.catalog import load_catalog
 from suanli.services.compliance import load_rules
 from suanli.services.estimates import default_model
-from suanli.services.programs import get_program
+from suanli.services.programs import get_program, parse_program_file, programs_dir
 
 T0 = datetime(2025, 9, 1, 8, tzinfo=UTC)
 TENANT = Tenant("qiantang-llm", "Qiantang", "Hangzhou", date(2024, 1, 10), 22, 300_000_000,
@@ -53,6 +55,29 @@ def _world() -> tuple[list[OfferView], dict[str, list[Busy]]]:
 
 
 VIEWS, BUSY = _world()
+
+
+def _variant(program_id: str, expr: str) -> Any:
+    """Shanghai's program with its one per-offer rule replaced: the quote's other ways of
+    deciding a program (a rule reading the amount; one reading the provider and the hours)."""
+    text = (programs_dir() / "shanghai-2025.toml").read_text()
+    text = text.replace('expr = "contract.accelerator_hours > 0.0"', f"expr = {expr!r}")
+    assert expr in text
+    folder = tempfile.mkdtemp()
+    path = f"{folder}/{program_id}.toml"
+    with open(path, "w") as f:
+        f.write(text)
+    from pathlib import Path
+
+    return parse_program_file(Path(path))
+
+
+VARIANTS = {
+    "v-3": _variant("sh-amount", "contract.amount_fen > 2000000"),
+    "v-4": _variant(
+        "sh-provider", 'contract.provider_id == "sh-1" || contract.accelerator_hours > 400.0'
+    ),
+}
 REQUESTS = st.builds(
     dict,
     kind=st.sampled_from(["finetune", "pretrain"]),
@@ -61,7 +86,9 @@ REQUESTS = st.builds(
     accelerators=st.sampled_from([None, None, 8, 64, 300]),
     deadline_h=st.sampled_from([None, None, 6.0, 30.0, 400.0]),
     ceiling=st.sampled_from([None, None, 50_000, 5_000_000]),
-    vouchers=st.sampled_from([("v-1", "v-2"), ("v-2",), ("v-1",), ()]),
+    vouchers=st.sampled_from(
+        [("v-1", "v-2"), ("v-2",), ("v-1",), (), ("v-1", "v-3"), ("v-4", "v-2"), ("v-3", "v-4")]
+    ),
     balance=st.sampled_from([10**9, 30_000, 0]),
     objective=st.sampled_from(["net_cost", "finish_time", "energy"]),
 )
@@ -74,7 +101,8 @@ def _quote_inputs(r: dict[str, Any]) -> tuple[JobRequest, list[VoucherView]]:
                          max_net_fen=r["ceiling"], voucher_ids=r["vouchers"],
                          objective=r["objective"])  # fmt: skip
     programs = {"v-1": "hangzhou-2025", "v-2": "shanghai-2025"}
-    vouchers = [VoucherView(v, get_program(programs[v]), f"voucher:{v}", r["balance"], "CNY")
+    vouchers = [VoucherView(v, VARIANTS[v] if v in VARIANTS else get_program(programs[v]),
+                            f"voucher:{v}", r["balance"], "CNY")
                 for v in r["vouchers"]]  # fmt: skip
     return request, vouchers
 
@@ -138,13 +166,17 @@ def test_quote_in_arrays_equals_the_per_offer_loop(
     request, vouchers = _quote_inputs(r)
     kw: dict[str, Any] = {"catalog": load_catalog(), "model": default_model(), "placing": placing,
                           "flags": _flags() if flagged else None}  # fmt: skip
-    fast = quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, **kw)
     slow = quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, arrays=False, **kw)
-    assert [row.to_dict() for row in fast.rows] == [row.to_dict() for row in slow.rows]
-    assert [(x.to_dict(), x.reason) for x in fast.refused] == [
-        (x.to_dict(), x.reason) for x in slow.refused
-    ]
-    assert fast.to_dict() == slow.to_dict()
+    # a read-only screening (as ``screen_offers`` answers) has its verdicts kept: asked twice
+    kept = {**kw, "flags": MappingProxyType(kw["flags"] or {})}
+    for fast in (quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, **kw),
+                 *(quote_offers(request, VIEWS, TENANT, vouchers, BUSY, T0, **kept)
+                   for _ in range(2))):  # fmt: skip
+        assert [row.to_dict() for row in fast.rows] == [row.to_dict() for row in slow.rows]
+        assert [(x.to_dict(), x.reason) for x in fast.refused] == [
+            (x.to_dict(), x.reason) for x in slow.refused
+        ]
+        assert fast.to_dict() == slow.to_dict()
 
 
 def test_uncapped_training_estimate_is_the_capped_one_where_it_fits() -> None:

@@ -23,9 +23,11 @@ Plain Python: the files are parsed by ``domain.compliance_rules`` and read by
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from suanli.domain.catalog import Catalog
@@ -149,6 +151,10 @@ class Flag:
         }  # fmt: skip
 
 
+# Offer id -> its flags, for the offers that have any; read-only.
+Screening = Mapping[str, tuple[Flag, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class RuleBook:
     """Every rule, indexed by the chips it names, and the places that give a site's country."""
@@ -236,16 +242,43 @@ def screen_offer(
     return tuple(flags)
 
 
+# The last screening, kept: a quote screens the same offers again and again. Its inputs are
+# compared by identity (offers, sites, book, catalog) and by value (decisions, day).
+_LAST: list[tuple[tuple[object, ...], list[object], dict[Any, Decision], Screening]] = []
+
+
 def screen_offers(
     book: RuleBook,
     offers: Iterable[tuple[Offer, Site]],
     catalog: Catalog,
     decisions: Mapping[tuple[str, str], Decision],
     today: date,
+) -> Screening:
+    """Offer id -> its flags, for the offers that have any; read-only, and the same object
+    for the same offer and site objects, book, catalog, decisions and day as the last call."""
+    pairs = list(offers)
+    flat: list[object] = [x for pair in pairs for x in pair]
+    if _LAST:
+        (kept_book, kept_catalog, kept_today), kept_flat, kept_decisions, kept = _LAST[0]
+        if (kept_book is book and kept_catalog is catalog and kept_today == today
+                and len(kept_flat) == len(flat) and all(map(operator.is_, kept_flat, flat))
+                and kept_decisions == decisions):  # fmt: skip
+            return kept
+    found = MappingProxyType(_screen(book, pairs, catalog, decisions, today))
+    _LAST[:] = [((book, catalog, today), flat, dict(decisions), found)]
+    return found
+
+
+def _screen(
+    book: RuleBook,
+    offers: Iterable[tuple[Offer, Site]],
+    catalog: Catalog,
+    decisions: Mapping[tuple[str, str], Decision],
+    today: date,
 ) -> dict[str, tuple[Flag, ...]]:
-    """Offer id -> its flags, for the offers that have any. The rules in force that a chip
-    meets at a city are found once per (chip, city), so an offer of a chip no rule names
-    costs a dict lookup, and one that a rule names an evidence check per rule."""
+    """The rules in force that a chip meets at a city are found once per (chip, city), so an
+    offer of a chip no rule names costs a dict lookup, and one that a rule names an evidence
+    check per rule."""
     by_chip: dict[str, tuple[Rule, ...]] = {}
     by_place: dict[tuple[str, str], tuple[Rule, ...]] = {}
     out = {}

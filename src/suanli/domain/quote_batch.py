@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from fractions import Fraction
 from functools import partial
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from suanli.domain.compliance import Flag, exclusion
 from suanli.domain.exchange import Busy, JobRequest, OfferRefusal, earliest_start
 from suanli.domain.quote_lazy import Lazy
+from suanli.domain.quote_payers import Payers, Rates, present
 from suanli.domain.quote_pricing import (
     Pricer,
     _Sized,
@@ -35,7 +37,7 @@ from suanli.domain.quote_vector import (
     UNPAID,
     UNPAID_GATE,
     WINDOW,
-    Gate,
+    Gates,
     OfferTable,
     _us,
     note_flags,
@@ -51,12 +53,30 @@ _NONE = Fraction(0)
 Mask = npt.NDArray[np.bool_]
 
 
+def _screened(
+    table: OfferTable, flags: Mapping[str, Sequence[Flag]], tenant: Tenant, strict: bool
+) -> tuple[npt.NDArray[np.intp], dict[int, Flag], dict[int, Sequence[Flag]]]:
+    """The offers a flag leaves out, with the flag, and the flagged offers it leaves in."""
+    hits: dict[int, Flag] = {}
+    noted: dict[int, Sequence[Flag]] = {}
+    for oid, flagged in flags.items():
+        j = table.ids.get(oid)
+        if j is None or not flagged:
+            continue
+        hit = exclusion(flagged, tenant, paid_or_placed=strict)
+        if hit is not None:
+            hits[j] = hit
+        else:
+            noted[j] = flagged
+    return np.array(sorted(hits), np.intp), hits, noted
+
+
 class Batch:
     """The arrays of one quote; ``quote()`` runs the steps. Raises ``OverflowError`` where a
     figure would not stay exact in 64-bit integers (the caller then prices offer by offer)."""
 
     def __init__(
-        self, request: JobRequest, table: OfferTable, gates: Sequence[Gate], tenant: Tenant,
+        self, request: JobRequest, table: OfferTable, gates: Gates, tenant: Tenant,
         vouchers: Sequence[VoucherView], subsidies: _Subsidies, pricer: Pricer,
         busy: Mapping[str, Sequence[Busy]], now: datetime,
     ) -> None:  # fmt: skip
@@ -69,7 +89,7 @@ class Batch:
         self.noted: dict[int, Sequence[Flag]] = {}
         self.reasons: dict[tuple[str, str, str], str] = {}
         self.starts: dict[int, datetime] = {}
-        self.sized: list[_Sized | Infeasible | None] = [None] * len(table.slot_first)
+        self.sized: list[_Sized | Infeasible | None] = [None] * len(table.size_first)
 
     def mark(self, mask: Mask, code: int) -> None:
         self.stage[mask & (self.stage == ROW)] = code
@@ -88,85 +108,85 @@ class Batch:
                      Lazy(len(refused), lambda p: self.refusal(refused[p])))  # fmt: skip
 
     def screen(self, flags: Mapping[str, Sequence[Flag]], strict: bool) -> None:
-        ids = self.table.ids
-        for oid, flagged in flags.items():
-            j = ids.get(oid)
-            if j is None or not flagged:
-                continue
-            hit = exclusion(flagged, self.tenant, paid_or_placed=strict)
-            if hit is not None:
-                self.stage[j], self.hits[j] = COMPLIANCE, hit
-            else:
-                self.noted[j] = flagged
+        if isinstance(flags, MappingProxyType):  # read-only: its verdicts kept for the tenant
+            key, owners = ("screen", strict), (flags, self.tenant)
+            out, self.hits, self.noted = self.table.kept(
+                key, owners, partial(_screened, self.table, flags, self.tenant, strict)
+            )
+        else:
+            out, self.hits, self.noted = _screened(self.table, flags, self.tenant, strict)
+        self.stage[out] = COMPLIANCE
 
     def gate(self) -> None:
         t = self.table
-        self.mark(np.array([g.chip is not None for g in self.gates], bool)[t.pair], CHIP)
+        self.mark(self.gates.chip[t.pair], CHIP)
         if self.request.accelerators is not None:
             self.mark(self.request.accelerators > t.count, ASKED)
-        self.mark(np.array([bool(g.unpaid) for g in self.gates], bool)[t.pair], UNPAID_GATE)
+        self.mark(self.gates.unpaid[t.pair], UNPAID_GATE)
 
     def size(self) -> None:
-        """Per slot: the estimate and, for each voucher, its fixed rate there (or per offer)."""
-        t, k, nslots = self.table, len(self.vouchers), len(self.table.slot_first)
-        self.infeasible = np.zeros(nslots, bool)
-        self.hours = np.zeros(nslots, np.float64)
-        self.length_us = np.zeros(nslots, np.int64)
-        self.need = np.zeros(nslots, np.int64)
-        self.kwh = np.full(nslots, np.nan)
-        self.fixed = np.zeros((k, nslots), bool)
-        self.dyn = np.zeros((k, nslots), bool)
-        self.num = np.zeros((k, nslots), np.int64)
-        self.den = np.ones((k, nslots), np.int64)
-        for s in np.unique(t.slot[self.stage == ROW]).tolist():
-            j = t.slot_first[s]
-            sized, payers = self.pricer.slot(t.views[j], self.gates[t.pair[j]].acc)
-            self.sized[s] = sized
+        """Per (chip, offer size): the estimate, what follows from it, and the refusals."""
+        t, nsizes = self.table, len(self.table.size_first)
+        infeasible = np.zeros(nsizes, bool)
+        hours = np.zeros(nsizes, np.float64)
+        length_us = np.zeros(nsizes, np.int64)
+        need = np.zeros(nsizes, np.int64)
+        kwh = np.full(nsizes, np.nan)
+        for z in np.flatnonzero(present(t.size[self.stage == ROW], nsizes)).tolist():
+            j = t.size_first[z]
+            sized = self.sized[z] = self.pricer.size(
+                self.gates.each[t.pair[j]].acc, t.views[j].offer.count
+            )
             if isinstance(sized, Infeasible):
-                self.infeasible[s] = True
+                infeasible[z] = True
                 continue
             est = sized.est
-            self.hours[s], self.need[s] = est.accelerator_hours, est.count
-            self.length_us[s] = sized.length_s * 1_000_000
+            hours[z], need[z], length_us[z] = (
+                est.accelerator_hours,
+                est.count,
+                sized.length_s * 1_000_000,
+            )
             if est.energy_kwh is not None:
-                self.kwh[s] = est.energy_kwh
-            for i, _vid, fixed, *_limits in payers:
-                if fixed is None:
-                    self.dyn[i, s] = True
-                elif fixed[0]:
-                    self.fixed[i, s], self.num[i, s], self.den[i, s] = True, fixed[2], fixed[3]
+                kwh[z] = est.energy_kwh
+        at = t.size
+        self.mark(infeasible[at], ESTIMATE)
+        self.hours, self.need, self.length_us, self.kwh = (
+            hours[at],
+            need[at],
+            length_us[at],
+            kwh[at],
+        )
 
     def subsidise(self) -> None:
         """Each offer's cost and what each voucher pays on it; the payer is the first of the
         largest amounts, -1 in ``paid`` where a voucher does not pay."""
-        t, st = self.table, self.table.slot
-        self.mark(self.infeasible[st], ESTIMATE)
+        t = self.table
         live = self.stage == ROW
-        product = self.hours[st] * t.price
+        product = self.hours * t.price
         if live.any() and float(product[live].max()) >= _SAFE:
             raise OverflowError("cost beyond 64-bit integers")
         self.cost = np.where(live, np.rint(product), 0).astype(np.int64)
-        k = len(self.vouchers)
-        self.paid = np.full((k, len(st)), -1, np.int64)
+        k, n = len(self.vouchers), len(t.views)
+        self.paid = np.full((k, n), -1, np.int64)
+        payers = Payers(t, self.gates, self.sized, self.subsidies, self.pricer)
         for i, v in enumerate(self.vouchers):
-            self.pay(i, v, live)
+            self.pay(i, v, payers.rates(i, live))
         if k:
             self.best = self.paid.argmax(axis=0)
             self.best_fen = self.paid.max(axis=0)
             self.mark(self.best_fen < 0, UNPAID)
             self.best_fen = np.maximum(self.best_fen, 0)
         else:
-            self.best = np.full(len(st), -1)
-            self.best_fen = np.zeros(len(st), np.int64)
+            self.best = np.full(n, -1)
+            self.best_fen = np.zeros(n, np.int64)
         self.net = self.cost - self.best_fen
 
-    def pay(self, i: int, v: VoucherView, live: Mask) -> None:
+    def pay(self, i: int, v: VoucherView, rates: Rates) -> None:
         cap, face, stack_num, stack_den = self.pricer.limits[i]
         balance = max(v.balance_fen, 0)
-        st = self.table.slot
-        on = self.fixed[i][st] & live
+        on = rates.fixed
         if on.any():
-            cost, num, den = self.cost[on], self.num[i][st][on], self.den[i][st][on]
+            cost, num, den = self.cost[on], rates.num[on], rates.den[on]
             if int(cost.max()) * max(int(num.max()), stack_num) >= _SAFE:
                 raise OverflowError("subsidy beyond 64-bit integers")
             amount = cost * num // den
@@ -177,12 +197,12 @@ class Batch:
             self.paid[i, on] = np.minimum(
                 np.minimum(amount, cost * stack_num // stack_den), balance
             )
-        for j in np.flatnonzero(self.dyn[i][st] & live).tolist():
-            sized = self.sized[st[j]]
+        for j in np.flatnonzero(rates.dyn).tolist():
+            sized = self.sized[self.table.size[j]]
             assert isinstance(sized, _Sized)
             c = int(self.cost[j])
             ok, _rate, num_, den_ = self.pricer.decide(
-                i, self.table.views[j], self.gates[self.table.pair[j]].acc, sized, c
+                i, self.table.views[j], self.gates.each[self.table.pair[j]].acc, sized, c
             )
             if ok:
                 amount_ = c * num_ // den_
@@ -193,21 +213,23 @@ class Batch:
                 self.paid[i, j] = min(amount_, c * stack_num // stack_den, balance)
 
     def schedule(self) -> None:
-        """The earliest start: the calendar for offers with reservations, else the later of
-        now and the offer's start where the run fits before its end; then the deadline and
-        the ceiling."""
-        t, st = self.table, self.table.slot
+        """The earliest start: the later of now and the offer's start where the run fits
+        before its end and beside all of the offer's reservations at once, else the calendar
+        (``earliest_start``); then the deadline and the ceiling."""
+        t = self.table
         live = self.stage == ROW
-        length = self.length_us[st]
         start = np.maximum(_us(self.now), t.from_us)
-        fits = (self.need[st] <= t.count) & (start + length <= t.until_us)
+        fits = (self.need <= t.count) & (start + self.length_us <= t.until_us)
         for oid, reservations in self.busy.items():
             j = t.ids.get(oid)
             if not reservations or j is None or not live[j]:
                 continue
-            sized = self.sized[st[j]]
+            view = t.views[j]
+            if self.need[j] + sum(b.accelerators for b in reservations) <= view.offer.count:
+                continue  # the peak of the reservations leaves room: no later start is earlier
+            sized = self.sized[t.size[j]]
             assert isinstance(sized, _Sized)
-            offer = t.views[j].offer
+            offer = view.offer
             not_before = max(self.now, offer.available_from)
             when = earliest_start(offer.count, reservations, sized.est.count, sized.length,
                                   not_before, offer.available_until)  # fmt: skip
@@ -216,7 +238,7 @@ class Batch:
                 self.starts[j] = when
                 start[j] = _us(when)
         self.mark(~fits, WINDOW)
-        self.finish = start + length
+        self.finish = start + self.length_us
         r = self.request
         if r.deadline is not None:
             self.mark(self.finish > _us(r.deadline), DEADLINE)
@@ -231,7 +253,7 @@ class Batch:
         if self.request.objective == "finish_time":
             keys: tuple[npt.NDArray[np.generic], ...] = (rank, net, finish)
         elif self.request.objective == "energy":
-            kwh = self.kwh[t.slot[idx]] * t.pue[idx]
+            kwh = self.kwh[idx] * t.pue[idx]
             keys = (rank, net, np.where(np.isnan(kwh), np.inf, kwh))
         else:
             keys = (rank, finish, net)
@@ -246,8 +268,8 @@ class Batch:
 
     def row(self, j: int, position: int) -> QuoteRow:
         view = self.table.views[j]
-        offer, acc = view.offer, self.gates[self.table.pair[j]].acc
-        sized = self.sized[self.table.slot[j]]
+        offer, acc = view.offer, self.gates.each[self.table.pair[j]].acc
+        sized = self.sized[self.table.size[j]]
         assert isinstance(sized, _Sized)
         est, cost = sized.est, int(self.cost[j])
         paid = {v.voucher_id: int(self.paid[i, j]) for i, v in enumerate(self.vouchers)
@@ -273,7 +295,7 @@ class Batch:
 
     def refusal(self, j: int) -> OfferRefusal:
         stage, view = int(self.stage[j]), self.table.views[j]
-        offer, gate = view.offer, self.gates[self.table.pair[j]]
+        offer, gate = view.offer, self.gates.each[self.table.pair[j]]
         if stage == COMPLIANCE:
             hit = self.hits[j]
             why = reason_of(self.reasons, hit)
@@ -286,7 +308,7 @@ class Batch:
             return OfferRefusal(offer.id, gate.acc.id, Code.CAPACITY, why)
         if stage == UNPAID_GATE:
             return OfferRefusal(offer.id, gate.acc.id, unpaid_code(gate.unpaid), gate.unpaid)
-        sized = self.sized[self.table.slot[j]]
+        sized = self.sized[self.table.size[j]]
         if isinstance(sized, Infeasible):
             return estimate_refusal(offer.id, gate.acc.id, sized)
         assert sized is not None and stage != ESTIMATE

@@ -34,6 +34,7 @@ from suanli.domain.subsidy_plan import (
     unpaid_code,
 )
 from suanli.estimate.api import Estimate, Infeasible, estimate_checked, estimate_core, fixed_size
+from suanli.estimate.memory import MAX_COUNT
 from suanli.estimate.mfu import MfuModel
 from suanli.rejection import Code
 
@@ -211,6 +212,13 @@ class Pricer:
         key = (acc.id, count)
         found = self.sized.get(key)
         if found is None:
+            if self.request.workload.is_training:
+                # As ``estimate_core``: a training estimate that fits an offer is the uncapped
+                # one, so every size of a chip it fits shares one ``_Sized``.
+                whole = self.size(acc, MAX_COUNT) if count < MAX_COUNT else None
+                if isinstance(whole, _Sized) and max(whole.est.min_count, whole.est.count) <= count:
+                    self.sized[key] = whole
+                    return whole
             core = estimate_core(self.request.workload, acc, count=self.request.accelerators,
                                  max_count=count, model=self.model)  # fmt: skip
             if isinstance(core, Infeasible):

@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,7 @@ from suanli.rejection import Code
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 # Why an offer is refused, in the order the per-offer loop checks (0: priced into a row).
 ROW, COMPLIANCE, CHIP, ASKED, UNPAID_GATE, ESTIMATE, UNPAID, WINDOW, DEADLINE, CEILING = range(10)
@@ -56,30 +57,27 @@ class OfferTable:
     from_us: I64
     until_us: I64
     pue: npt.NDArray[np.float64]
+    currency: npt.NDArray[np.str_]
     pair: npt.NDArray[np.intp]  # index into pair_first: one per (provider, chip)
     pair_first: tuple[int, ...]  # an offer of each pair
-    slot: npt.NDArray[np.intp]  # one per (provider, chip, size, currency)
-    slot_first: tuple[int, ...]
+    size: npt.NDArray[np.intp]  # index into size_first: one per (chip, offer size)
+    size_first: tuple[int, ...]
     rank: npt.NDArray[np.intp]  # the offer id's place in sorted order
-    # The gates per (provider, chip) for what the request and vouchers say of them, with the
-    # deciding objects they were made with (kept, so that their ids are not reused).
-    gates: dict[tuple[Any, ...], tuple[_Subsidies, Catalog, list[Gate]]] = field(
-        default_factory=dict
-    )
+    # What quotes over this table decide once and share (``kept``): the gates, the vouchers'
+    # decisions per (provider, chip), the flags' verdicts, the calendar's bounds.
+    memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = field(default_factory=dict)
 
-    def gates_for(
-        self, key: tuple[Any, ...], subsidies: _Subsidies, catalog: Catalog,
-        make: Callable[[], list[Gate]],
-    ) -> list[Gate]:  # fmt: skip
-        """The gates for ``key`` (what the request and vouchers say) decided by ``subsidies``
-        (the tenant, day and programs) over ``catalog``; made once per such triple."""
-        full = (*key, id(subsidies), id(catalog))
-        found = self.gates.get(full)
-        if found is None or found[0] is not subsidies or found[1] is not catalog:
-            if len(self.gates) > 256:
-                self.gates.clear()
-            found = self.gates[full] = (subsidies, catalog, make())
-        return found[2]
+    def kept(self, key: tuple[Any, ...], owners: tuple[object, ...], make: Callable[[], T]) -> T:
+        """``make()`` once per ``key`` and per ``owners``, the objects it reads that are
+        compared by identity (kept with the value, so that their ids are not reused)."""
+        full = (*key, *map(id, owners))
+        found = self.memo.get(full)
+        if found is None or any(map(operator.is_not, found[0], owners)):
+            if len(self.memo) > 1024:
+                self.memo.clear()
+            found = self.memo[full] = (owners, make())
+        value: T = found[1]
+        return value
 
 
 _LAST: list[OfferTable] = []
@@ -126,15 +124,14 @@ def table_of(offers: Sequence[OfferView]) -> OfferTable | None:
            for v in views):  # fmt: skip
         return None
     pairs: dict[tuple[str, str], int] = {}
-    slots: dict[tuple[str, str, int, str], int] = {}
-    pair, slot = [], []
+    sizes: dict[tuple[str, int], int] = {}
+    pair, size = [], []
     for v in views:
         o = v.offer
         pair.append(pairs.setdefault((v.provider.id, o.accelerator_id), len(pairs)))
-        key = (v.provider.id, o.accelerator_id, o.count, o.currency)
-        slot.append(slots.setdefault(key, len(slots)))
+        size.append(sizes.setdefault((o.accelerator_id, o.count), len(sizes)))
     firsts = {p: j for j, p in reversed(list(enumerate(pair)))}
-    slot_firsts = {s: j for j, s in reversed(list(enumerate(slot)))}
+    size_firsts = {s: j for j, s in reversed(list(enumerate(size)))}
     ranks = np.empty(len(views), np.intp)
     ranks[np.argsort(np.array([v.offer.id for v in views], dtype=str), kind="stable")] = (
         np.arange(len(views))
@@ -146,8 +143,9 @@ def table_of(offers: Sequence[OfferView]) -> OfferTable | None:
         np.array([_us(v.offer.available_from) for v in views], np.int64),
         np.array([_us(v.offer.available_until) for v in views], np.int64),
         np.array([v.site.pue for v in views], np.float64),
+        np.array([v.offer.currency for v in views], dtype=str),
         np.array(pair, np.intp), tuple(firsts[p] for p in range(len(pairs))),
-        np.array(slot, np.intp), tuple(slot_firsts[s] for s in range(len(slots))), ranks,
+        np.array(size, np.intp), tuple(size_firsts[s] for s in range(len(sizes))), ranks,
     )  # fmt: skip
     _LAST[:] = [table]
     return table
@@ -161,6 +159,22 @@ class Gate:
     acc: Accelerator
     chip: tuple[Code, str] | None  # (code, reason)
     unpaid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """The gate of each (provider, chip) of a table, in its order, and where they refuse."""
+
+    each: tuple[Gate, ...]
+    chip: npt.NDArray[np.bool_]  # per pair: the request refuses the chip
+    unpaid: npt.NDArray[np.bool_]  # per pair: no voucher's program can pay there
+
+    @classmethod
+    def of(cls, gates: Sequence[Gate]) -> Gates:
+        return cls(
+            tuple(gates), np.array([g.chip is not None for g in gates], bool),
+            np.array([bool(g.unpaid) for g in gates], bool),
+        )  # fmt: skip
 
 
 def reason_of(reasons: dict[tuple[str, str, str], str], flag: Flag) -> str:

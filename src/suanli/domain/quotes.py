@@ -39,6 +39,7 @@ from suanli.domain.quote_rows import duration_s as duration_s
 from suanli.domain.quote_rows import sort_key as sort_key
 from suanli.domain.quote_vector import (
     Gate,
+    Gates,
     OfferTable,
     kept_subsidies,
     note_flags,
@@ -80,14 +81,14 @@ def _gate(
 def _gates(
     request: JobRequest, table: OfferTable, catalog: Catalog, vouchers: Sequence[VoucherView],
     subsidies: _Subsidies, screen: bool,
-) -> list[Gate]:  # fmt: skip
+) -> Gates:  # fmt: skip
     """The gate of each (provider, chip) of the table, in its order."""
     out = []
     for j in table.pair_first:
         view = table.views[j]
         acc = catalog.get(view.offer.accelerator_id)
         out.append(_gate(request, view, acc, vouchers, subsidies, screen))
-    return out
+    return Gates.of(out)
 
 
 def quote_offers(
@@ -124,7 +125,7 @@ def quote_offers(
             said = (request.allowed_origins, request.allow_export_controlled, screen,
                    tuple((v.program.id, v.currency) for v in vouchers))  # fmt: skip
             make = partial(_gates, request, table, catalog, vouchers, subsidies, screen)
-            found = table.gates_for(said, subsidies, catalog, make)
+            found = table.kept(("gates", *said), (subsidies, catalog), make)
             batch = Batch(request, table, found, tenant, vouchers, subsidies, pricer, busy, now)
             try:
                 return batch.quote(flags, strict, explain_top)

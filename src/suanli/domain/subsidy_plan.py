@@ -220,8 +220,11 @@ class _Subsidies:
                 return found
         if self.applicant is None:
             self.applicant = applicant_facts(self.tenant, self.day)
-        contract = self.contract(view, acc, hours, cost)
-        facts = {"applicant": self.applicant, "contract": contract_facts(contract, acc)}
+        if plan.shared:  # the rules read of the contract only these two, as contract_facts has them
+            contract_read = {"accelerator_hours": round(hours * 1e6) / 1e6, "amount_fen": cost}
+        else:
+            contract_read = contract_facts(self.contract(view, acc, hours, cost), acc)
+        facts = {"applicant": self.applicant, "contract": contract_read}
         out = tuple(_passes(r, facts) for r in plan.per_offer)
         if key is not None:
             self.verdict_memo[key] = out

@@ -22,6 +22,7 @@ from suanli.domain.compliance import (
     Flag,
     Rule,
     RuleBook,
+    Screening,
     screen_offers,
 )
 from suanli.domain.compliance_rules import build_book, parse_places, parse_rule
@@ -76,9 +77,7 @@ def load_rules(folder: Path | None = None) -> RuleBook:
     return _cached(str(folder), stamp)
 
 
-def screen(
-    uow: UnitOfWork, views: Iterable[OfferView], now: datetime
-) -> dict[str, tuple[Flag, ...]]:
+def screen(uow: UnitOfWork, views: Iterable[OfferView], now: datetime) -> Screening:
     """Offer id -> its flags today, with officers' decisions, for the offers that have any."""
     pairs = [(v.offer, v.site) for v in views]
     return screen_offers(load_rules(), pairs, load_catalog(), repo.latest(uow.conn), now.date())

@@ -85,8 +85,18 @@ class CelRule:
         return found
 
     def _run(self, facts: Mapping[str, Any]) -> bool:
+        activation: dict[str, Any] = dict(facts)
+        if self._key is not None:
+            # Only the fields the rule reads: the engine converts every fact it is given, and
+            # a contract's facts are many times what a rule reads.
+            try:
+                activation = {}
+                for root, name in self._key:
+                    activation.setdefault(root, {})[name] = facts[root][name]
+            except (KeyError, TypeError):
+                activation = dict(facts)  # let the engine report what is missing
         try:
-            result = self._program.execute(dict(facts))
+            result = self._program.execute(activation)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise RuleEvaluationError(_message(exc)) from None
         if not isinstance(result, bool):
