@@ -164,11 +164,40 @@ def compute_subsidy(
     if not checks.ok:
         return _refused(program, checks, contract.amount_fen, contract.currency)
     rate, why = choose_rate(program, accelerator, facts)
-    limits = _Limits(contract.amount_fen, contract.currency, [f"rate {why}"])
-    limits.value = apply_rate(contract.amount_fen, rate)
+    limits = _rated(rate, f"rate {why}", contract.amount_fen, contract.currency, own_on_cost_fen)
+    released = program.released_share(milestones)
+    used: int | None = None
+    if program.credits is not None:
+        used = _credit_limit(program, limits, contract, released, tier, credits_used)
+    _closed(program, limits, released, already_subsidised_this_year_fen, budget_left_fen,
+            other_subsidies_fen, stacked)  # fmt: skip
+    return SubsidyDecision(
+        program.id, True, rate, limits.value, contract.amount_fen, contract.currency,
+        tuple(checks.verdicts), tuple(limits.lines), used,
+    )  # fmt: skip
+
+
+def paid_lines(
+    program: Program, rate: Fraction, rate_line: str, amount_fen: int, currency: str
+) -> tuple[str, ...]:
+    """The lines ``compute_subsidy`` writes on an eligible contract of a program without
+    credits, with nothing paid before, no other subsidy and the award released, from its rate
+    and the rate's line (they depend only on the checks, not on the amount)."""
+    if program.credits is not None:
+        raise ValueError(f"{program.id} pays credits: its lines read the contract")
+    limits = _rated(rate, rate_line, amount_fen, currency, 0)
+    _closed(program, limits, program.released_share(AWARD), 0, None, 0, ())
+    return tuple(limits.lines)
+
+
+def _rated(
+    rate: Fraction, rate_line: str, amount_fen: int, currency: str, own_on_cost_fen: int
+) -> _Limits:
+    limits = _Limits(amount_fen, currency, [rate_line])
+    limits.value = apply_rate(amount_fen, rate)
     limits.lines.append(
-        f"{percent(rate)} of {money_text(contract.amount_fen, contract.currency)} = "
-        f"{money_text(limits.value, contract.currency)}"
+        f"{percent(rate)} of {money_text(amount_fen, currency)} = "
+        f"{money_text(limits.value, currency)}"
     )
     if own_on_cost_fen < 0:
         raise ValidationError("own_on_cost_fen", "must not be negative")
@@ -176,19 +205,18 @@ def compute_subsidy(
         limits.cap(
             limits.value - own_on_cost_fen,
             f"{percent(rate)} of this cost in all, "
-            f"{money_text(own_on_cost_fen, contract.currency)} already on it from this program",
+            f"{money_text(own_on_cost_fen, currency)} already on it from this program",
         )
-    released = program.released_share(milestones)
-    used: int | None = None
-    if program.credits is not None:
-        used = _credit_limit(program, limits, contract, released, tier, credits_used)
-    _money_limits(program, limits, released, already_subsidised_this_year_fen, budget_left_fen)
-    _stacking_limit(program, limits, other_subsidies_fen, stacked)
-    limits.lines.append(f"subsidy: {money_text(limits.value, contract.currency)}")
-    return SubsidyDecision(
-        program.id, True, rate, limits.value, contract.amount_fen, contract.currency,
-        tuple(checks.verdicts), tuple(limits.lines), used,
-    )  # fmt: skip
+    return limits
+
+
+def _closed(
+    program: Program, limits: _Limits, released: Fraction, already_fen: int,
+    budget_left_fen: int | None, other_fen: int, stacked: Sequence[Program],
+) -> None:  # fmt: skip
+    _money_limits(program, limits, released, already_fen, budget_left_fen)
+    _stacking_limit(program, limits, other_fen, stacked)
+    limits.lines.append(f"subsidy: {money_text(limits.value, limits.currency)}")
 
 
 def _credit_limit(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from suanli.domain.catalog import Accelerator
@@ -89,6 +90,7 @@ class SubsidyDecision:
     credits_used: int | None = None
 
 
+@lru_cache(maxsize=256)  # a few rates, written on every explanation
 def percent(rate: Fraction) -> str:
     value = rate * 100
     return (

@@ -15,7 +15,7 @@ from suanli.domain.catalog import Accelerator
 from suanli.domain.money import apply_rate
 from suanli.domain.programs import Program, Rule, facts_read
 from suanli.domain.registry import Offer, Provider, Site, Tenant
-from suanli.domain.subsidy import AWARD, compute_subsidy
+from suanli.domain.subsidy import AWARD, compute_subsidy, paid_lines
 from suanli.domain.subsidy_checks import refuses_related
 from suanli.domain.subsidy_facts import Contract, SubsidyDecision, applicant_facts, contract_facts
 from suanli.errors import RuleEvaluationError
@@ -144,10 +144,11 @@ class _Subsidies:
         return found[1]
 
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
+        p = view.provider  # as Contract(...).at(p), without the copy
         return Contract(
-            view.provider.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), cost,
-            view.offer.currency, self.day,
-        ).at(view.provider)  # fmt: skip
+            p.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), cost, view.offer.currency,
+            self.day, None, p.city, p.related_parties, "", p.parent_id, p.beneficial_owners,
+        )  # fmt: skip
 
     def plan(self, program: Program) -> _Plan | None:
         if program.id not in self.plans:
@@ -246,6 +247,13 @@ class _Subsidies:
     def explain(
         self, program: Program, view: OfferView, acc: Accelerator, hours: float, cost: int
     ) -> tuple[str, ...]:
+        """``compute_subsidy``'s lines on this contract; for a planned program that pays
+        here, from its kept decision (the rate's line) and the money limits on ``cost``."""
+        plan = self.plan(program)
+        if plan is not None:
+            d = self.decided(program, plan, view, acc, hours, cost)
+            if d.eligible:
+                return paid_lines(program, d.rate, d.lines[0], cost, view.offer.currency)
         contract = self.contract(view, acc, hours, cost)
         return compute_subsidy(program, self.tenant, contract, acc).lines
 

@@ -250,9 +250,8 @@ def _estimate_core(
     notes = [fallback_note] if fallback_note else []
     if w.is_training:
         used = count or mem.min_count
-        pred = model.predict(mfu.case_for(w, acc, used, precision, interconnect))
+        pred, accel_hours = _predict_training(w, acc, used, precision, interconnect, model)
         total_flops = flops.training_flops(w)
-        accel_hours = pred.hours
         wall_hours = accel_hours / used
         lo, hi = pred.band()
         notes.extend(_training_notes(w, pred, used, wall_hours, precision))
@@ -290,6 +289,25 @@ def _estimate_core(
         notes=tuple(notes),
         warnings=tuple(warnings),
     )
+
+
+def _predict_training(
+    w: Workload,
+    acc: Accelerator,
+    used: int,
+    precision: Precision,
+    interconnect: Interconnect | None,
+    model: mfu.MfuModel,
+) -> tuple[mfu.Prediction, float]:
+    """``model.predict`` on this job as (the per-token prediction, the hours), the per-token
+    one kept on the model per workload shape (the workload less its token count): quotes ask
+    for one shape with many token counts."""
+    key = ("per-token", w.shape_key(), acc.id, used, precision, interconnect)
+    per_token = model.memo.get(key)
+    if per_token is None:
+        per_token = model.predict_per_token(mfu.case_for(w, acc, used, precision, interconnect))
+        model.memo[key] = per_token
+    return per_token, per_token.hours * flops.training_breakdown(w).tokens
 
 
 def _check_fit(

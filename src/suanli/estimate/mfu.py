@@ -19,6 +19,7 @@ uncertainty of the overlap where communication is large, and by lower catalog co
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,9 +181,16 @@ class MfuModel:
         return min(max(u, UTIL_RANGE[0]), UTIL_RANGE[1])
 
     def predict(self, case: Case) -> Prediction:
+        per_token = self.predict_per_token(case)
+        return dataclasses.replace(per_token, hours=per_token.hours * case.flops.tokens)
+
+    def predict_per_token(self, case: Case) -> Prediction:
+        """The prediction with ``hours`` per training token: nothing else in it reads the
+        token count, and the hours are proportional to it, so a caller may keep this per
+        workload shape (``estimate.api``) and scale it as ``predict`` does."""
         u = self.kernel_util(case.family, case.flop_per_byte, case.job.hidden)
         terms, factor = _job_factor(case, u, self.overlap)
-        compute_s = case.flops.total / (case.bf16_tflops * 1e12 * u)
+        compute_s = case.flops.per_token / (case.bf16_tflops * 1e12 * u)
         hours = compute_s / 3600 * factor
         has_runs = case.family in self.offsets
         sigma = self._sigma(case, terms)

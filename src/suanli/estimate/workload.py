@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import operator
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -57,6 +59,10 @@ class Workload:
     tokens_out: int = 0
     target_tokens_per_s: float | None = None
     duration_h: float = 1.0
+
+    def shape_key(self) -> tuple[object, ...]:
+        """Every field but the token count: what a training estimate reads besides it."""
+        return _SHAPE_FIELDS(self)
 
     @property
     def active_b(self) -> float:
@@ -174,3 +180,8 @@ def _positive(name: str, value: float) -> None:
 def _positive_int(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValidationError(name, f"must be a whole number greater than 0, got {value!r}")
+
+
+_SHAPE_FIELDS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(Workload) if f.name != "tokens_b")
+)
