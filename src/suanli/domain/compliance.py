@@ -244,7 +244,13 @@ def screen_offer(
 
 # The last screening, kept: a quote screens the same offers again and again. Its inputs are
 # compared by identity (offers, sites, book, catalog) and by value (decisions, day).
-_LAST: list[tuple[tuple[object, ...], list[object], dict[Any, Decision], Screening]] = []
+_LAST: list[
+    tuple[tuple[object, ...], list[tuple[Offer, Site]], dict[Any, Decision], Screening]
+] = []
+
+
+def _same_pair(a: tuple[Offer, Site], b: tuple[Offer, Site]) -> bool:
+    return a is b or (a[0] is b[0] and a[1] is b[1])
 
 
 def screen_offers(
@@ -257,15 +263,16 @@ def screen_offers(
     """Offer id -> its flags, for the offers that have any; read-only, and the same object
     for the same offer and site objects, book, catalog, decisions and day as the last call."""
     pairs = list(offers)
-    flat: list[object] = [x for pair in pairs for x in pair]
     if _LAST:
-        (kept_book, kept_catalog, kept_today), kept_flat, kept_decisions, kept = _LAST[0]
+        (kept_book, kept_catalog, kept_today), kept_pairs, kept_decisions, kept = _LAST[0]
         if (kept_book is book and kept_catalog is catalog and kept_today == today
-                and len(kept_flat) == len(flat) and all(map(operator.is_, kept_flat, flat))
+                and len(kept_pairs) == len(pairs)
+                and (all(map(operator.is_, kept_pairs, pairs))  # the same pairs: at C speed
+                     or all(map(_same_pair, kept_pairs, pairs)))
                 and kept_decisions == decisions):  # fmt: skip
             return kept
     found = MappingProxyType(_screen(book, pairs, catalog, decisions, today))
-    _LAST[:] = [((book, catalog, today), flat, dict(decisions), found)]
+    _LAST[:] = [((book, catalog, today), pairs, dict(decisions), found)]
     return found
 
 

@@ -40,10 +40,17 @@ class Money:
         return Money(self.amount_minor - other.amount_minor, self.currency)
 
     def __str__(self) -> str:
-        unit = MINOR_UNITS[self.currency]
-        sign = "-" if self.amount_minor < 0 else ""
-        major, minor = divmod(abs(self.amount_minor), unit)
-        return f"{sign}{major:,}.{minor:02d} {self.currency}"
+        return self.text(self.amount_minor, self.currency)
+
+    @staticmethod
+    def text(amount_minor: int, currency: str) -> str:
+        """``str(Money(amount_minor, currency))`` without making one: explanations write many."""
+        unit = MINOR_UNITS.get(currency)
+        if unit is None or type(amount_minor) is not int:
+            return str(Money(amount_minor, currency))  # refused as Money refuses it
+        sign = "-" if amount_minor < 0 else ""
+        major, minor = divmod(abs(amount_minor), unit)
+        return f"{sign}{major:,}.{minor:02d} {currency}"
 
 
 def apply_rate(amount_minor: int, rate: Fraction) -> int:

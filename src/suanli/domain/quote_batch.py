@@ -4,6 +4,7 @@ and the rows and refusals are built when read."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from fractions import Fraction
@@ -48,6 +49,7 @@ from suanli.domain.subsidy_plan import VoucherView, _Subsidies, unpaid_code
 from suanli.estimate.api import Infeasible
 from suanli.rejection import Code
 
+_ACCELERATORS = operator.attrgetter("accelerators")
 _SAFE = 2**62  # products below this stay exact in int64
 _NONE = Fraction(0)
 Mask = npt.NDArray[np.bool_]
@@ -126,36 +128,32 @@ class Batch:
 
     def size(self) -> None:
         """Per (chip, offer size): the estimate, what follows from it, and the refusals."""
-        t, nsizes = self.table, len(self.table.size_first)
-        infeasible = np.zeros(nsizes, bool)
-        hours = np.zeros(nsizes, np.float64)
-        length_us = np.zeros(nsizes, np.int64)
-        need = np.zeros(nsizes, np.int64)
-        kwh = np.full(nsizes, np.nan)
-        for z in np.flatnonzero(present(t.size[self.stage == ROW], nsizes)).tolist():
-            j = t.size_first[z]
-            sized = self.sized[z] = self.pricer.size(
-                self.gates.each[t.pair[j]].acc, t.views[j].offer.count
-            )
-            if isinstance(sized, Infeasible):
-                infeasible[z] = True
-                continue
-            est = sized.est
-            hours[z], need[z], length_us[z] = (
-                est.accelerator_hours,
-                est.count,
-                sized.length_s * 1_000_000,
-            )
-            if est.energy_kwh is not None:
-                kwh[z] = est.energy_kwh
-        at = t.size
-        self.mark(infeasible[at], ESTIMATE)
-        self.hours, self.need, self.length_us, self.kwh = (
-            hours[at],
-            need[at],
-            length_us[at],
-            kwh[at],
+        t = self.table
+        # per size: infeasible, hours, accelerators, length in microseconds, kWh at PUE 1
+        figures: list[tuple[bool, float, int, int, float]] = [(False, 0.0, 0, 0, np.nan)] * len(
+            t.size_first
         )
+        seen: dict[int, tuple[bool, float, int, int, float]] = {}  # sizes share estimates
+        for z in np.flatnonzero(present(t.size[self.stage == ROW], len(t.size_first))).tolist():
+            acc = self.gates.each[t.size_pair[z]].acc
+            sized = self.sized[z] = self.pricer.size(acc, t.size_count[z])
+            found = seen.get(id(sized))
+            if found is None:
+                if isinstance(sized, Infeasible):
+                    found = (True, 0.0, 0, 0, np.nan)
+                else:
+                    est = sized.est
+                    kwh = np.nan if est.energy_kwh is None else est.energy_kwh
+                    found = (False, est.accelerator_hours, est.count, sized.length_s * 10**6, kwh)
+                found = seen[id(sized)] = found
+            figures[z] = found
+        infeasible, hours, need, length_us, kwh_ = zip(*figures, strict=True)
+        at = t.size
+        self.mark(np.array(infeasible, bool)[at], ESTIMATE)
+        self.hours = np.array(hours, np.float64)[at]
+        self.need = np.array(need, np.int64)[at]
+        self.length_us = np.array(length_us, np.int64)[at]
+        self.kwh = np.array(kwh_, np.float64)[at]
 
     def subsidise(self) -> None:
         """Each offer's cost and what each voucher pays on it; the payer is the first of the
@@ -185,18 +183,17 @@ class Batch:
         cap, face, stack_num, stack_den = self.pricer.limits[i]
         balance = max(v.balance_fen, 0)
         on = rates.fixed
-        if on.any():
-            cost, num, den = self.cost[on], rates.num[on], rates.den[on]
-            if int(cost.max()) * max(int(num.max()), stack_num) >= _SAFE:
+        if on.any():  # over every offer (cost 0 off the live ones), kept where ``on``
+            cost = self.cost
+            if int(cost.max()) * max(int(rates.num.max()), stack_num) >= _SAFE:
                 raise OverflowError("subsidy beyond 64-bit integers")
-            amount = cost * num // den
+            amount = cost * rates.num // rates.den
             if cap is not None:
                 amount = np.minimum(amount, cap)
             if face is not None:
                 amount = np.minimum(amount, face)
-            self.paid[i, on] = np.minimum(
-                np.minimum(amount, cost * stack_num // stack_den), balance
-            )
+            amount = np.minimum(np.minimum(amount, cost * stack_num // stack_den), balance)
+            self.paid[i] = np.where(on, amount, -1)
         for j in np.flatnonzero(rates.dyn).tolist():
             sized = self.sized[self.table.size[j]]
             assert isinstance(sized, _Sized)
@@ -220,13 +217,18 @@ class Batch:
         live = self.stage == ROW
         start = np.maximum(_us(self.now), t.from_us)
         fits = (self.need <= t.count) & (start + self.length_us <= t.until_us)
+        ids, booked, reserved = t.ids, [], []
         for oid, reservations in self.busy.items():
-            j = t.ids.get(oid)
-            if not reservations or j is None or not live[j]:
-                continue
+            j = ids.get(oid)
+            if reservations and j is not None:
+                booked.append(j)
+                reserved.append(sum(map(_ACCELERATORS, reservations)))
+        at = np.array(booked, np.intp)
+        # where the reservations' peak (at most their sum) leaves room, no later start is earlier
+        crowded = at[live[at] & (self.need[at] + np.array(reserved, np.int64) > t.count[at])]
+        for j in crowded.tolist():
             view = t.views[j]
-            if self.need[j] + sum(b.accelerators for b in reservations) <= view.offer.count:
-                continue  # the peak of the reservations leaves room: no later start is earlier
+            reservations = self.busy[view.offer.id]
             sized = self.sized[t.size[j]]
             assert isinstance(sized, _Sized)
             offer = view.offer

@@ -76,7 +76,7 @@ class Payers:
         none = np.zeros(n, bool)
         if v.program.currency != v.currency:
             return Rates(none, np.zeros(n, np.int64), np.ones(n, np.int64), none)
-        pays = live & (t.currency == v.currency)
+        pays = live & t.in_currency(v.currency)
         if plan.reads_amount:
             return Rates(none, np.zeros(n, np.int64), np.ones(n, np.int64), pays)
         if not plan.per_offer:

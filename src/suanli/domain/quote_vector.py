@@ -62,6 +62,8 @@ class OfferTable:
     pair_first: tuple[int, ...]  # an offer of each pair
     size: npt.NDArray[np.intp]  # index into size_first: one per (chip, offer size)
     size_first: tuple[int, ...]
+    size_pair: tuple[int, ...]  # the pair of each size's first offer
+    size_count: tuple[int, ...]  # each size's accelerators
     rank: npt.NDArray[np.intp]  # the offer id's place in sorted order
     # What quotes over this table decide once and share (``kept``): the gates, the vouchers'
     # decisions per (provider, chip), the flags' verdicts, the calendar's bounds.
@@ -78,6 +80,10 @@ class OfferTable:
             found = self.memo[full] = (owners, make())
         value: T = found[1]
         return value
+
+    def in_currency(self, currency: str) -> npt.NDArray[np.bool_]:
+        """Which offers are priced in ``currency``."""
+        return self.kept(("currency", currency), (), lambda: self.currency == currency)
 
 
 _LAST: list[OfferTable] = []
@@ -145,7 +151,9 @@ def table_of(offers: Sequence[OfferView]) -> OfferTable | None:
         np.array([v.site.pue for v in views], np.float64),
         np.array([v.offer.currency for v in views], dtype=str),
         np.array(pair, np.intp), tuple(firsts[p] for p in range(len(pairs))),
-        np.array(size, np.intp), tuple(size_firsts[s] for s in range(len(sizes))), ranks,
+        np.array(size, np.intp), tuple(size_firsts[s] for s in range(len(sizes))),
+        tuple(pair[size_firsts[s]] for s in range(len(sizes))),
+        tuple(views[size_firsts[s]].offer.count for s in range(len(sizes))), ranks,
     )  # fmt: skip
     _LAST[:] = [table]
     return table

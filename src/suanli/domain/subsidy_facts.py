@@ -101,7 +101,7 @@ def percent(rate: Fraction) -> str:
 
 
 def money_text(amount_fen: int, currency: str) -> str:
-    return str(Money(amount_fen, currency))
+    return Money.text(amount_fen, currency)
 
 
 def applicant_facts(tenant: Tenant, on: date) -> dict[str, Any]:

@@ -250,8 +250,9 @@ def _estimate_core(
     notes = [fallback_note] if fallback_note else []
     if w.is_training:
         used = count or mem.min_count
-        pred, accel_hours = _predict_training(w, acc, used, precision, interconnect, model)
-        total_flops = flops.training_flops(w)
+        fl = flops.training_breakdown(w)
+        pred, per_token_hours = _predict_training(w, acc, used, precision, interconnect, model)
+        total_flops, accel_hours = fl.total, per_token_hours * fl.tokens
         wall_hours = accel_hours / used
         lo, hi = pred.band()
         notes.extend(_training_notes(w, pred, used, wall_hours, precision))
@@ -299,15 +300,15 @@ def _predict_training(
     interconnect: Interconnect | None,
     model: mfu.MfuModel,
 ) -> tuple[mfu.Prediction, float]:
-    """``model.predict`` on this job as (the per-token prediction, the hours), the per-token
-    one kept on the model per workload shape (the workload less its token count): quotes ask
-    for one shape with many token counts."""
+    """``model.predict_per_token`` on this job and its hours per token, kept on the model per
+    workload shape (the workload less its token count): quotes ask for one shape with many
+    token counts. The hours are these times the tokens, as ``model.predict`` has them."""
     key = ("per-token", w.shape_key(), acc.id, used, precision, interconnect)
     per_token = model.memo.get(key)
     if per_token is None:
         per_token = model.predict_per_token(mfu.case_for(w, acc, used, precision, interconnect))
         model.memo[key] = per_token
-    return per_token, per_token.hours * flops.training_breakdown(w).tokens
+    return per_token, per_token.hours
 
 
 def _check_fit(
