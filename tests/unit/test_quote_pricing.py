@@ -189,3 +189,21 @@ def test_uncapped_training_estimate_is_the_capped_one_where_it_fits() -> None:
                 want = _estimate_core(w, acc, count, min(limit, MAX_COUNT), model, None)
                 got = estimate_core(w, acc, count=count, max_count=limit, model=model)
                 assert dataclasses.asdict(got) == dataclasses.asdict(want), (params, chip, limit)
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.integers(0, 200), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_ranked_reads_the_lexsort_order_from_the_first_place(
+    n: int, spread: int, seed: int
+) -> None:
+    """The quote's order, its first places from a partition: the same as sorting them all,
+    with many ties in the primary key."""
+    import numpy as np
+
+    from suanli.domain.quote_batch import _Ranked
+
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(1000, size=n, replace=False)).astype(np.intp)
+    keys = (rng.permutation(n), rng.integers(0, spread, n), rng.integers(0, spread, n))
+    ranked = _Ranked(idx, keys)
+    assert [ranked.at(p) for p in range(len(ranked))] == idx[np.lexsort(keys)].tolist()

@@ -73,6 +73,34 @@ def _screened(
     return np.array(sorted(hits), np.intp), hits, noted
 
 
+class _Ranked:
+    """Offers ``idx`` in ``np.lexsort(keys)`` order, read from the first: the first ``TOP`` are
+    sorted among the offers whose primary key (the last) is at most the ``TOP``-th smallest,
+    which hold them all; the whole order is sorted when a later place is read."""
+
+    TOP = 16
+
+    def __init__(self, idx: npt.NDArray[np.intp], keys: tuple[npt.NDArray[np.generic], ...]):
+        self.idx, self.keys = idx, keys
+        self.whole: list[int] | None = None
+        self.top: list[int] = []
+        if len(idx) > 2 * self.TOP:
+            primary = keys[-1]
+            bound = np.partition(primary, self.TOP - 1)[self.TOP - 1]
+            near = np.flatnonzero(primary <= bound)
+            self.top = idx[near[np.lexsort(tuple(k[near] for k in keys))][: self.TOP]].tolist()
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def at(self, place: int) -> int:
+        if place < len(self.top):
+            return self.top[place]
+        if self.whole is None:
+            self.whole = self.idx[np.lexsort(self.keys)].tolist()
+        return self.whole[place]
+
+
 class Batch:
     """The arrays of one quote; ``quote()`` runs the steps. Raises ``OverflowError`` where a
     figure would not stay exact in 64-bit integers (the caller then prices offer by offer)."""
@@ -106,7 +134,7 @@ class Batch:
         refused = np.flatnonzero(self.stage != ROW).tolist()
         self.explain_top = explain_top
         r = self.request
-        return Quote(r.id, r.objective, Lazy(len(order), lambda p: self.row(order[p], p)),
+        return Quote(r.id, r.objective, Lazy(len(order), lambda p: self.row(order.at(p), p)),
                      Lazy(len(refused), lambda p: self.refusal(refused[p])))  # fmt: skip
 
     def screen(self, flags: Mapping[str, Sequence[Flag]], strict: bool) -> None:
@@ -247,7 +275,7 @@ class Batch:
         if r.max_net_fen is not None:
             self.mark(self.net > r.max_net_fen, CEILING)
 
-    def order(self) -> list[int]:
+    def order(self) -> _Ranked:
         """The rows' offers in ``sort_key``'s order: its keys, then the offer id."""
         t = self.table
         idx = np.flatnonzero(self.stage == ROW)
@@ -259,8 +287,7 @@ class Batch:
             keys = (rank, net, np.where(np.isnan(kwh), np.inf, kwh))
         else:
             keys = (rank, finish, net)
-        out: list[int] = idx[np.lexsort(keys)].tolist()
-        return out
+        return _Ranked(idx, keys)
 
     def start_of(self, j: int) -> datetime:
         found = self.starts.get(j)
