@@ -1,17 +1,20 @@
 """A quote over many offers in arrays: the same rows, order and refusals as the per-offer loop
 of ``domain.quotes`` (``tests/unit/test_quote_pricing.py`` compares them), with the Python work
-done per (provider, chip) and per (provider, chip, size), not per offer.
+done per (provider, chip) and per (chip, size), not per offer.
 
-What an offer set alone fixes (each offer's price, count, dates, PUE, its (provider, chip) and
-(provider, chip, size, currency) keys, its id's place in sorted order) is built once and kept
-while the same offer objects are quoted again (``table_of``; offers are frozen, so the same
-objects mean the same figures). Per quote: the gates per (provider, chip), the estimate and
-the vouchers that may pay per slot (``Pricer.slot``), then each offer's cost (``round`` of
-hours × price, as ``Pricer.price``), every voucher's amount (floor(cost × num / den), the cap,
-face value, stacking limit and balance), the payer (the first of the largest), the start of an
-offer without reservations (the later of now and its start, if the run fits before its end),
-the deadline and ceiling as masks, and the order by ``np.lexsort`` with the sort keys' ties.
-Rows and refusals are built when read (``Lazy``).
+What an offer set alone fixes (each offer's price, count, dates, PUE, currency, its (provider,
+chip) and (chip, size) keys, its id's place in sorted order) is built once and kept while the
+same offer objects are quoted again (``table_of``; offers are frozen, so the same objects mean
+the same figures), and so is what quotes over it decide alike (``OfferTable.kept``): the gates
+per (provider, chip) for what a request and its vouchers say, each program's decisions per
+(provider, chip) (``quote_payers``), a read-only screening's verdicts for a tenant. Per quote:
+the estimate per (chip, size) (``Pricer.size``), each offer's cost (``round`` of hours × price,
+as ``Pricer.price``), every voucher's amount (floor(cost × num / den), the cap, face value,
+stacking limit and balance), the payer (the first of the largest), the start of an offer whose
+reservations leave room beside the run (the later of now and its start, if the run fits before
+its end; the calendar otherwise), the deadline and ceiling as masks, and the order by
+``np.lexsort`` with the sort keys' ties (its first rows from a partition). Rows and refusals
+are built when read (``Lazy``).
 """
 
 from __future__ import annotations
