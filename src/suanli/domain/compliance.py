@@ -15,8 +15,9 @@ and its effect:
 A site's country comes from its city (``[[place]]`` tables beside the rules); a site in a city
 the places do not list cannot show it is outside a jurisdiction, so a rule naming countries
 covers it. Screening decides each offer's flags from a per-chip index, so the many offers of
-chips no rule names cost a dict lookup each, and the last answer is kept for the same offers. An officer's decision on a flag
-(``cleared`` or ``confirmed``, with a reason) is kept beside it; a cleared flag excludes nothing.
+chips no rule names cost a dict lookup each, and the last answer is kept for the same offers.
+An officer's decision on a flag (``cleared`` or ``confirmed``, with a reason) is kept beside
+it; a cleared flag excludes nothing.
 Plain Python: the files are parsed by ``domain.compliance_rules`` and read by
 ``services.compliance``.
 """
