@@ -94,6 +94,29 @@ def test_an_id_repeated_inside_a_batch(books: Engine) -> None:
     assert balances(books)["receivable:dc1"].posted_minor == 300
 
 
+@pytest.mark.parametrize("repeated", [False, True])
+def test_a_stored_id_is_answered_as_stored_even_where_it_would_be_refused(
+    books: Engine, repeated: bool
+) -> None:
+    # "issue" is stored: judged as new, the first would be refused (and the repeat applied).
+    again = [TransferSpec("issue", "budget:sh-2026", "voucher:v1", 30_000, "CNY")]
+    specs = [
+        TransferSpec("issue", "budget:sh-2026", "voucher:v1", 10**9, "CNY"),
+        *(again if repeated else []),
+        TransferSpec("n1", "voucher:v1", "receivable:dc1", 30_000, "CNY"),
+        TransferSpec("n2", "voucher:v1", "receivable:dc1", 1, "CNY"),  # nothing left
+    ]
+    out = run(books, transfer_batch, specs)
+    assert [o.result for o in out] == [
+        R.EXISTS_WITH_DIFFERENT_CONTENT, *([R.EXISTS] if repeated else []), R.OK,
+        R.INSUFFICIENT_FUNDS,
+    ]  # fmt: skip
+    after = balances(books)
+    assert after["voucher:v1"].available_minor == 0
+    assert after["budget:sh-2026"].available_minor == 70_000
+    healthy(books)
+
+
 @pytest.mark.parametrize(
     ("spec", "field"),
     [

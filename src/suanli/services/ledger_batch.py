@@ -6,8 +6,10 @@ were made by ``ledger.transfer`` one after another in the caller's unit of work,
 after it still apply), exactly as it would be alone, with the balances the earlier transfers of
 the batch left (``ledger.batch.plan`` decides, in memory). The batch costs a handful of
 statements whatever its size: the accounts are read and locked in one statement (id order, as
-every writer takes them), the ids looked up in one, the new transfers inserted in one, the
-changed totals written in one; the applied transfers share one audit entry, ``ledger.batch``,
+every writer takes them); on PostgreSQL the new transfers and the changed totals are written in
+one more (an id found stored there undoes it and the batch is decided again, knowing the stored
+ones); on SQLite the ids are looked up first, then the transfers and the totals written. The
+applied transfers share one audit entry, ``ledger.batch``,
 whose change lists every one of them (its digest covers them all; ``audit verify`` counts a
 transfer listed there as logged).
 
@@ -24,17 +26,18 @@ officer's operation (the platform's operator), like ``suanli ledger`` on the con
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from suanli.domain.roles import Principal, Role
 from suanli.errors import ConflictError, PermissionDenied, ValidationError
-from suanli.ledger.batch import PENDING_CREDITS, PENDING_DEBITS, TransferSpec, plan
-from suanli.ledger.model import TransferOutcome, TransferStatus
+from suanli.ledger.batch import PENDING_CREDITS, PENDING_DEBITS, Plan, TransferSpec, plan
+from suanli.ledger.model import Account, TransferOutcome, TransferStatus
 from suanli.services import audit
 from suanli.services.common import aware_now
 from suanli.services.ledger import _check_transfer
 from suanli.store.repositories import ledger as repo
+from suanli.store.repositories import ledger_batch as batch_repo
 from suanli.store.uow import UnitOfWork
 
 __all__ = ["MAX_BATCH", "TransferSpec", "check_batch", "expire_pending", "submit_batch",
@@ -71,17 +74,43 @@ def transfer_batch(
     accounts = repo.lock_accounts(
         uow.conn, {a for s in specs for a in (s.debit_account_id, s.credit_account_id)}
     )
-    # Read after the locks: a concurrent writer of one of these ids on these accounts has
-    # committed by now, so its transfer is seen here and answered as a replay.
-    stored = repo.get_transfers(uow.conn, (s.id for s in specs))
-    decided = plan(accounts, stored, specs, at)
-    if repo.insert_transfers(uow.conn, decided.new) != len(decided.new):
-        # An id was stored by a concurrent writer on other accounts after the lookup: roll the
-        # whole batch back; its retry answers that id as a replay.
-        raise ConflictError("a transfer id of the batch was stored concurrently; retry the batch")
-    repo.add_to_many(uow.conn, decided.deltas)
+    decided = _applied_if_new(uow, accounts, specs, at) if uow.dialect == "postgresql" else None
+    if decided is None:
+        # Read after the locks: a concurrent writer of one of these ids on these accounts has
+        # committed by now, so its transfer is seen here and answered as a replay.
+        stored = batch_repo.get_transfers(uow.conn, (s.id for s in specs))
+        decided = plan(accounts, stored, specs, at)
+        if batch_repo.insert_transfers(uow.conn, decided.new) != len(decided.new):
+            # An id was stored by a concurrent writer on other accounts after the lookup: roll
+            # the whole batch back; its retry answers that id as a replay.
+            raise ConflictError(
+                "a transfer id of the batch was stored concurrently; retry the batch"
+            )
+        batch_repo.add_to_many(uow.conn, decided.deltas)
     audit.record_batch(uow, decided.new)
     return decided.outcomes
+
+
+def _applied_if_new(
+    uow: UnitOfWork, accounts: Mapping[str, Account], specs: Sequence[TransferSpec], at: datetime
+) -> Plan | None:
+    """PostgreSQL: the batch decided as if none of its ids were stored, its transfers and totals
+    written in one statement; None (nothing written) when an id turns out to be stored.
+
+    Ids are seldom replayed, so the lookup of every id before the insert was a round trip (and a
+    scan of the ids) spent for nothing: the insert itself says which ids were taken. A refused
+    transfer is not inserted, so its id is looked up here, only when the batch has one."""
+    decided = plan(accounts, {}, specs, at)
+    refused = [s.id for s, o in zip(specs, decided.outcomes, strict=True) if o.transfer is None]
+    if refused and batch_repo.get_transfers(uow.conn, refused):
+        return None
+    inserted = batch_repo.insert_and_add(uow.conn, decided.new, decided.deltas)
+    if len(inserted) == len(decided.new):
+        return decided
+    # Some id was stored (before, or by a concurrent writer that has now committed): the totals
+    # were left alone; take the batch's own rows out and decide again with the stored ones.
+    batch_repo.delete_transfers(uow.conn, inserted)
+    return None
 
 
 def submit_batch(
@@ -115,5 +144,5 @@ def expire_pending(uow: UnitOfWork, now: datetime | None = None) -> int:
         deltas.setdefault(hold.credit_account_id, [0, 0, 0, 0])[PENDING_CREDITS] -= released
         audit.record_transfer(uow, hold, "ledger.expire")
     repo.resolve_holds(uow.conn, [h.id for h in due], TransferStatus.EXPIRED, at)
-    repo.add_to_many(uow.conn, deltas)
+    batch_repo.add_to_many(uow.conn, deltas)
     return len(due)

@@ -10,16 +10,14 @@ statement per call cost more Python time than the database spent running it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Insert,
-    String,
     Table,
-    any_,
     bindparam,
     case,
     or_,
@@ -30,7 +28,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
-from suanli.store import audit_buffer
 from suanli.store.db import as_utc
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
 
@@ -50,7 +47,7 @@ def _account(row: Any) -> Account:
     )
 
 
-def _transfer(row: Any) -> Transfer:
+def transfer_of(row: Any) -> Transfer:
     m = row._mapping
     return Transfer(
         id=m["id"],
@@ -163,7 +160,7 @@ def add_to_pair(
 def get_transfer(conn: Connection, transfer_id: str, *, lock: bool = False) -> Transfer | None:
     stmt = _GET_TRANSFER.with_for_update() if lock else _GET_TRANSFER
     row = conn.execute(stmt, {"id": transfer_id}).first()
-    return None if row is None else _transfer(row)
+    return None if row is None else transfer_of(row)
 
 
 def insert_transfer(conn: Connection, t: Transfer) -> bool:
@@ -203,7 +200,7 @@ def holds_due(conn: Connection, now: datetime) -> list[Transfer]:
         .order_by(c.id)
         .with_for_update()
     )
-    return [_transfer(r) for r in conn.execute(stmt)]
+    return [transfer_of(r) for r in conn.execute(stmt)]
 
 
 def list_accounts(
@@ -228,112 +225,11 @@ def statement(
         stmt = stmt.where(c.created_at >= since)
     if until is not None:
         stmt = stmt.where(c.created_at < until)
-    return [_transfer(r) for r in conn.execute(stmt.order_by(c.created_at, c.id))]
+    return [transfer_of(r) for r in conn.execute(stmt.order_by(c.created_at, c.id))]
 
 
 def all_transfers(conn: Connection) -> list[Transfer]:
-    return [_transfer(r) for r in conn.execute(select(ledger_transfers))]
-
-
-# Batches: a few statements for the whole batch, not a few per transfer.
-_ID_CHUNK = 900  # ids per IN (...): well under SQLite's bound-parameter limit
-_GET_TRANSFERS = select(ledger_transfers).where(
-    ledger_transfers.c.id.in_(bindparam("ids", expanding=True))
-)
-_GET_TRANSFERS_ANY = select(ledger_transfers).where(
-    ledger_transfers.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
-)
-
-
-def get_transfers(conn: Connection, transfer_ids: Iterable[str]) -> dict[str, Transfer]:
-    """The stored transfers among ``transfer_ids``, by id (absent ids are left out)."""
-    ids = sorted(set(transfer_ids))
-    if conn.dialect.name == "postgresql":  # one array parameter, whatever the count
-        return {t.id: t for t in map(_transfer, conn.execute(_GET_TRANSFERS_ANY, {"ids": ids}))}
-    found: dict[str, Transfer] = {}
-    for i in range(0, len(ids), _ID_CHUNK):
-        for row in conn.execute(_GET_TRANSFERS, {"ids": ids[i : i + _ID_CHUNK]}):
-            t = _transfer(row)
-            found[t.id] = t
-    return found
-
-
-# The batch's writes go to the driver directly with its own parameters: SQLAlchemy's
-# processing of 13 parameters a row cost more than the database spent storing the row. On
-# PostgreSQL the rows travel as one array per column (one statement, one round trip).
-_COLUMNS = ("id", "kind", "debit_account_id", "credit_account_id", "amount_minor", "currency",
-            "status", "pending_id", "timeout_s", "timeout_at", "memo", "created_at",
-            "resolved_at")  # fmt: skip
-_PG_TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "text", "integer",
-             "timestamptz", "text", "timestamptz", "timestamptz")  # fmt: skip
-_PG_INSERT_TRANSFERS = (
-    f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(_PG_TYPES))
-    + ") ON CONFLICT DO NOTHING RETURNING 1"
-)
-_SQLITE_INSERT_TRANSFERS = (
-    f"INSERT OR IGNORE INTO ledger_transfers ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
-)
-_PG_ADD_TO_MANY = (
-    "UPDATE ledger_accounts AS a SET "
-    + ", ".join(f"{n} = a.{n} + v.{n}" for n in TOTALS)
-    + " FROM unnest(%(ids)s::text[], "
-    + ", ".join(f"%({n})s::bigint[]" for n in TOTALS)
-    + f") AS v(id, {', '.join(TOTALS)}) WHERE a.id = v.id"
-)
-_SQLITE_ADD_TO_MANY = (
-    "UPDATE ledger_accounts SET " + ", ".join(f"{n} = {n} + ?" for n in TOTALS) + " WHERE id = ?"
-)
-
-
-def _time_processor(conn: Connection) -> Callable[[datetime | None], Any]:
-    processor = ledger_transfers.c.created_at.type.dialect_impl(conn.dialect).bind_processor(
-        conn.dialect
-    )
-    return processor or (lambda value: value)
-
-
-def insert_transfers(conn: Connection, transfers: list[Transfer]) -> int:
-    """Insert many transfers in one statement; return how many were new (not already stored)."""
-    if not transfers:
-        return 0
-    as_time = _time_processor(conn)
-    times: dict[datetime | None, Any] = {None: None}  # a batch shares its few distinct times
-    for t in transfers:
-        for at in (t.timeout_at, t.created_at, t.resolved_at):
-            if at not in times:
-                times[at] = as_time(at)
-    rows = [
-        (t.id, t.kind.value, t.debit_account_id, t.credit_account_id, t.amount_minor,
-         t.currency, t.status.value, t.pending_id, t.timeout_s, times[t.timeout_at], t.memo,
-         times[t.created_at], times[t.resolved_at])
-        for t in transfers
-    ]  # fmt: skip
-    if conn.dialect.name == "postgresql":
-        columns = {f"c{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))}
-        inserted = len(conn.exec_driver_sql(_PG_INSERT_TRANSFERS, columns).all())
-    else:
-        inserted = int(conn.exec_driver_sql(_SQLITE_INSERT_TRANSFERS, rows).rowcount)
-    if inserted:
-        audit_buffer.wrote(conn, ledger_transfers.name)
-    return inserted
-
-
-def add_to_many(conn: Connection, deltas: Mapping[str, Sequence[int]]) -> None:
-    """Add to the totals of many accounts in one statement: account id -> the four deltas in
-    ``TOTALS`` order. Rows are changed in id order, as the locks were taken."""
-    if not deltas:
-        return
-    ordered = sorted(deltas.items())
-    if conn.dialect.name == "postgresql":
-        params: dict[str, Any] = {"ids": [account_id for account_id, _ in ordered]}
-        for i, name in enumerate(TOTALS):
-            params[name] = [d[i] for _, d in ordered]
-        conn.exec_driver_sql(_PG_ADD_TO_MANY, params)
-    else:
-        conn.exec_driver_sql(_SQLITE_ADD_TO_MANY, [(*d, account_id) for account_id, d in ordered])
-    audit_buffer.wrote(conn, ledger_accounts.name)
+    return [transfer_of(r) for r in conn.execute(select(ledger_transfers))]
 
 
 _RESOLVE_HOLD = (
