@@ -85,6 +85,7 @@ def plan(
     available = {a.id: a.posted_credits - a.posted_debits - a.pending_debits
                  for a in accounts.values()}  # fmt: skip
     floored = {a.id for a in accounts.values() if a.floor is not Floor.NONE}
+    currency_of = {a.id: a.currency for a in accounts.values()}
     deltas: dict[str, list[int]] = {}
     outcomes: list[TransferOutcome] = []
     new: list[Transfer] = []
@@ -94,9 +95,11 @@ def plan(
             outcomes.append(replayed(earlier, spec.same_as(earlier)))
             continue
         debit, credit, amount = spec.debit_account_id, spec.credit_account_id, spec.amount_minor
-        refusal = _refusal(accounts, available, floored, spec)
-        if refusal is not None:
-            outcomes.append(refusal)
+        # Both accounts known and in the transfer's currency (the usual case) leave only the
+        # funds to check; anything else goes to _refusal, which names what is wrong.
+        known = currency_of.get(debit) == spec.currency == currency_of.get(credit)
+        if not known or (debit in floored and amount > available[debit]):
+            outcomes.append(_refusal(accounts, available, floored, spec))
             continue
         made = spec.applied(at)
         seen[made.id] = made
@@ -106,8 +109,11 @@ def plan(
         available[debit] -= amount
         if not spec.pending:  # an incoming hold is not yet spendable
             available[credit] += amount
-        deltas.setdefault(debit, [0, 0, 0, 0])[side] += amount
-        deltas.setdefault(credit, [0, 0, 0, 0])[side + 1] += amount
+        for account_id, place in ((debit, side), (credit, side + 1)):
+            totals = deltas.get(account_id)
+            if totals is None:
+                totals = deltas[account_id] = [0, 0, 0, 0]
+            totals[place] += amount
     return Plan(outcomes, new, deltas)
 
 
@@ -116,7 +122,7 @@ def _refusal(
     available: Mapping[str, int],
     floored: set[str],
     spec: TransferSpec,
-) -> TransferOutcome | None:
+) -> TransferOutcome:
     """As ``services.ledger``'s single path refuses, with the balances so far in the batch."""
     for name in (spec.debit_account_id, spec.credit_account_id):
         account = accounts.get(name)
@@ -126,7 +132,5 @@ def _refusal(
             reason = f"account {name} is in {account.currency}, not {spec.currency}"
             return TransferOutcome(TransferResult.CURRENCY_MISMATCH, None, reason)
     debit, amount = spec.debit_account_id, spec.amount_minor
-    if debit in floored and amount > available[debit]:
-        reason = f"account {debit} has {available[debit]} available < {amount}"
-        return TransferOutcome(TransferResult.INSUFFICIENT_FUNDS, None, reason)
-    return None
+    reason = f"account {debit} has {available[debit]} available < {amount}"
+    return TransferOutcome(TransferResult.INSUFFICIENT_FUNDS, None, reason)

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlalchemy import Connection, and_, exists, insert, select
 
 from suanli.domain.audit import (
     BATCH_ACTION,
@@ -32,15 +32,35 @@ from suanli.store.tables.vouchers import purchase_claims, voucher_applications
 
 CHAIN_LOCK_KEY = 0x5A4C_A0D1  # the advisory lock that serialises appends ("audit")
 PAGE = 2000
-# Built once: every append runs these two.
+# Built once: every append runs the insert (and on SQLite the head read).
 _insert = insert(audit_log)
 _head = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-_chain_lock = select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY))
 
 
 def head(conn: Connection) -> Head:
     row = conn.execute(_head).first()
     return EMPTY if row is None else Head(row.seq, row.hash)
+
+
+# The lock and the head in one round trip: sent without parameters, the two statements go in
+# one simple-protocol message, and each takes its own snapshot, so the head is read after the
+# lock is held (as two separate statements would read it).
+_PG_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY});"
+    " SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+)
+
+
+def _locked_head(conn: Connection) -> Head:
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection was closed")
+    with driver.cursor() as cur:
+        cur.execute(_PG_LOCK_AND_HEAD)
+        if not cur.nextset():
+            raise RuntimeError("the audit head was not read after the chain's lock")
+        row = cur.fetchone()
+    return EMPTY if row is None else Head(row[0], row[1])
 
 
 def append(
@@ -49,9 +69,8 @@ def append(
     """Chain ``drafts`` after the newest entry and insert them, in this transaction."""
     if not drafts:
         return []
-    if conn.dialect.name == "postgresql":
-        conn.execute(_chain_lock)
-    entries = seal(drafts, head(conn), at, actor, request_id)
+    latest = _locked_head(conn) if conn.dialect.name == "postgresql" else head(conn)
+    entries = seal(drafts, latest, at, actor, request_id)
     conn.execute(_insert, [_row(e) for e in entries])
     return entries
 

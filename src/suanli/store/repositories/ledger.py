@@ -116,9 +116,21 @@ def get_account(conn: Connection, account_id: str) -> Account | None:
     return None if row is None else _account(row)
 
 
+# On PostgreSQL: one array parameter, sent to the driver as it is (no statement rendered per
+# count of ids), joined so that the primary key is probed once per id.
+_PG_LOCK_ACCOUNTS = (
+    "SELECT a.* FROM unnest(%(ids)s::text[]) AS wanted(id) JOIN ledger_accounts AS a"
+    " ON a.id = wanted.id ORDER BY a.id FOR UPDATE OF a"
+)
+
+
 def lock_accounts(conn: Connection, account_ids: Iterable[str]) -> dict[str, Account]:
     """Read and lock accounts in id order, so two writers never wait on each other in a cycle."""
-    rows = conn.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))})
+    ids = sorted(set(account_ids))
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(_PG_LOCK_ACCOUNTS, {"ids": ids})
+    else:
+        rows = conn.execute(_LOCK_ACCOUNTS, {"ids": ids})
     return {a.id: a for a in map(_account, rows)}
 
 
