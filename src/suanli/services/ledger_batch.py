@@ -105,7 +105,7 @@ def _applied_if_new(
     if refused and batch_repo.get_transfers(uow.conn, refused):
         return None
     inserted = batch_repo.insert_and_add(uow.conn, decided.new, decided.deltas)
-    if len(inserted) == len(decided.new):
+    if inserted is None:  # every one new
         return decided
     # Some id was stored (before, or by a concurrent writer that has now committed): the totals
     # were left alone; take the batch's own rows out and decide again with the stored ones.

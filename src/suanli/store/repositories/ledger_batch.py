@@ -127,9 +127,12 @@ def _pg_deltas(deltas: Mapping[str, Sequence[int]]) -> dict[str, Any]:
 _PG_INSERT_AND_ADD = (
     "WITH ins AS ("
     + _PG_INSERT_TRANSFERS.replace("RETURNING 1", "RETURNING id")
-    + "), upd AS ("
+    + "), counted AS (SELECT count(*) AS inserted FROM ins), upd AS ("
     + _PG_ADD_TO_MANY
-    + " AND (SELECT count(*) FROM ins) = %(n)s::bigint) SELECT id FROM ins"
+    + " AND (SELECT inserted FROM counted) = %(n)s::bigint)"
+    # One row back, not one per transfer; the ids only when some were taken.
+    " SELECT CASE WHEN inserted <> %(n)s::bigint THEN"
+    " (SELECT coalesce(array_agg(id), '{}') FROM ins) END FROM counted"
 )
 _PG_DELETE_TRANSFERS = (
     "DELETE FROM ledger_transfers AS t USING unnest(%(ids)s::text[]) AS gone(id)"
@@ -139,14 +142,15 @@ _PG_DELETE_TRANSFERS = (
 
 def insert_and_add(
     conn: Connection, transfers: list[Transfer], deltas: Mapping[str, Sequence[int]]
-) -> list[str]:
+) -> list[str] | None:
     """PostgreSQL: insert ``transfers`` and, if every one was new, add ``deltas`` (as in
-    ``add_to_many``) in one statement; return the ids inserted."""
+    ``add_to_many``), in one statement. None: all inserted, totals added; else the ids that
+    were inserted (some id was stored already), the totals left alone."""
     if not transfers:
-        return []
+        return None
     params = _pg_columns(_rows(conn, transfers)) | _pg_deltas(deltas) | {"n": len(transfers)}
-    inserted = [row[0] for row in conn.exec_driver_sql(_PG_INSERT_AND_ADD, params)]
-    if len(inserted) == len(transfers):
+    inserted: list[str] | None = conn.exec_driver_sql(_PG_INSERT_AND_ADD, params).scalar_one()
+    if inserted is None:
         audit_buffer.wrote(conn, ledger_transfers.name)
         audit_buffer.wrote(conn, ledger_accounts.name)
     return inserted
