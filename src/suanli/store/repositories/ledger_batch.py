@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -52,11 +53,6 @@ _COLUMNS = ("id", "kind", "debit_account_id", "credit_account_id", "amount_minor
             "resolved_at")  # fmt: skip
 _PG_TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "text", "integer",
              "timestamptz", "text", "timestamptz", "timestamptz")  # fmt: skip
-_PG_INSERT_TRANSFERS = (
-    f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(_PG_TYPES))
-    + ") ON CONFLICT DO NOTHING RETURNING 1"
-)
 _SQLITE_INSERT_TRANSFERS = (
     f"INSERT OR IGNORE INTO ledger_transfers ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -95,18 +91,39 @@ def _rows(conn: Connection, transfers: list[Transfer]) -> list[tuple[Any, ...]]:
     ]  # fmt: skip
 
 
-def _pg_columns(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    return {f"c{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))}
+@cache
+def _pg_insert_sql(shared: tuple[bool, ...]) -> str:
+    """The INSERT for one shape of batch: a column whose value every row shares (a batch's
+    time, kind, currency, memo...) is one parameter, the others one array each (the id always)."""
+    arrays = [(i, t) for i, t in enumerate(_PG_TYPES) if not shared[i]]
+    values = (f"%(c{i})s::{t}" if shared[i] else f"r.c{i}" for i, t in enumerate(_PG_TYPES))
+    return (
+        f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) SELECT {', '.join(values)} FROM"
+        f" unnest({', '.join(f'%(c{i})b::{t}[]' for i, t in arrays)})"
+        f" AS r({', '.join(f'c{i}' for i, _ in arrays)}) ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+
+def _pg_insert(conn: Connection, transfers: list[Transfer]) -> tuple[str, dict[str, Any]]:
+    """The INSERT for ``transfers`` and its parameters: dumping an array costs the driver a
+    little per element, and most of a batch's columns hold one value."""
+    params: dict[str, Any] = {}
+    shared: list[bool] = []
+    for i, column in enumerate(zip(*_rows(conn, transfers), strict=True)):
+        one = i > 0 and column.count(column[0]) == len(column)
+        params[f"c{i}"] = column[0] if one else list(column)
+        shared.append(one)
+    return _pg_insert_sql(tuple(shared)), params
 
 
 def insert_transfers(conn: Connection, transfers: list[Transfer]) -> int:
     """Insert many transfers in one statement; return how many were new (not already stored)."""
     if not transfers:
         return 0
-    rows = _rows(conn, transfers)
     if conn.dialect.name == "postgresql":
-        inserted = len(conn.exec_driver_sql(_PG_INSERT_TRANSFERS, _pg_columns(rows)).all())
+        inserted = len(conn.exec_driver_sql(*_pg_insert(conn, transfers)).all())
     else:
+        rows = _rows(conn, transfers)
         inserted = int(conn.exec_driver_sql(_SQLITE_INSERT_TRANSFERS, rows).rowcount)
     if inserted:
         audit_buffer.wrote(conn, ledger_transfers.name)
@@ -124,10 +141,8 @@ def _pg_deltas(deltas: Mapping[str, Sequence[int]]) -> dict[str, Any]:
 # PostgreSQL only: the batch's transfers and its totals in one statement (one round trip). The
 # totals change only if every transfer was new; the ids inserted come back, so a caller that
 # finds one stored already removes the others (``delete_transfers``) and decides again.
-_PG_INSERT_AND_ADD = (
-    "WITH ins AS ("
-    + _PG_INSERT_TRANSFERS.replace("RETURNING 1", "RETURNING id")
-    + "), counted AS (SELECT count(*) AS inserted FROM ins), upd AS ("
+_PG_AND_ADD = (
+    "), counted AS (SELECT count(*) AS inserted FROM ins), upd AS ("
     + _PG_ADD_TO_MANY
     + " AND (SELECT inserted FROM counted) = %(n)s::bigint)"
     # One row back, not one per transfer; the ids only when some were taken.
@@ -148,8 +163,10 @@ def insert_and_add(
     were inserted (some id was stored already), the totals left alone."""
     if not transfers:
         return None
-    params = _pg_columns(_rows(conn, transfers)) | _pg_deltas(deltas) | {"n": len(transfers)}
-    inserted: list[str] | None = conn.exec_driver_sql(_PG_INSERT_AND_ADD, params).scalar_one()
+    insert, params = _pg_insert(conn, transfers)
+    params |= _pg_deltas(deltas) | {"n": len(transfers)}
+    sql = f"WITH ins AS ({insert}{_PG_AND_ADD}"
+    inserted: list[str] | None = conn.exec_driver_sql(sql, params).scalar_one()
     if inserted is None:
         audit_buffer.wrote(conn, ledger_transfers.name)
         audit_buffer.wrote(conn, ledger_accounts.name)
