@@ -207,3 +207,23 @@ def test_ranked_reads_the_lexsort_order_from_the_first_place(
     keys = (rng.permutation(n), rng.integers(0, spread, n), rng.integers(0, spread, n))
     ranked = _Ranked(idx, keys)
     assert [ranked.at(p) for p in range(len(ranked))] == idx[np.lexsort(keys)].tolist()
+
+
+def test_training_estimates_kept_per_shape_equal_fresh_ones() -> None:
+    """A training estimate from the shape kept for another token count (``estimate.training``)
+    is the estimate a model with nothing kept gives."""
+    catalog, model = load_catalog(), default_model()
+    for kind, params, count in (
+        ("finetune", 7.0, None),
+        ("pretrain", 70.0, 512),
+        ("lora", 13.0, 8),
+    ):
+        for chip in CHIPS:
+            acc = catalog.get(chip)
+            first = Workload(kind, params, tokens_b=1.5)
+            estimate_core(first, acc, count=count, max_count=MAX_COUNT, model=model)
+            later = dataclasses.replace(first, tokens_b=37.25)
+            kept = estimate_core(later, acc, count=count, max_count=MAX_COUNT, model=model)
+            fresh_model = dataclasses.replace(model, memo={})
+            fresh = estimate_core(later, acc, count=count, max_count=MAX_COUNT, model=fresh_model)
+            assert dataclasses.asdict(kept) == dataclasses.asdict(fresh), (kind, chip)

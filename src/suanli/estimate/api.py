@@ -13,7 +13,7 @@ from typing import Any, Literal
 from suanli.domain.catalog import Accelerator, Precision
 from suanli.domain.money import MINOR_UNITS
 from suanli.errors import ValidationError
-from suanli.estimate import energy, flops, mfu, scale
+from suanli.estimate import energy, flops, mfu, training
 from suanli.estimate.inference import serve
 from suanli.estimate.interconnect import Interconnect
 from suanli.estimate.memory import MAX_COUNT, MemoryPlan, plan
@@ -234,6 +234,42 @@ def _estimate_core(
     interconnect: Interconnect | None,
 ) -> EstimateOutcome:
     """The estimate at PUE 1 and without a price."""
+    if w.is_training:  # all but the hours kept per workload shape (``estimate.training``)
+        key = ("training", w.shape_key(), acc.id, count, limit, interconnect)
+        shape = model.memo.get(key)
+        if shape is None:
+            shape = model.memo[key] = _prepared(w, acc, count, limit, model, interconnect)
+        return shape if isinstance(shape, Infeasible) else _trained(w, acc, shape)
+    prepared = _prelude(w, acc, count, limit)
+    if isinstance(prepared, Infeasible):
+        return prepared
+    precision, fallback_note, mem, peak = prepared
+    served = serve(w, acc, mem, count, limit, peak, precision, model)
+    if isinstance(served, Infeasible):
+        return served
+    used, wall_hours, (lo, hi), serve_notes, warnings = served
+    assert mem.min_count is not None  # _prelude refuses a plan without one
+    total_flops = flops.inference_flops(w).total
+    accel_hours = wall_hours * used
+    notes = ([fallback_note] if fallback_note else []) + serve_notes
+    notes += [n for n in training.chip_notes(acc) if n]
+    kwh = None
+    if acc.tdp_w is not None:
+        kwh = energy.energy_kwh(used, acc.tdp_w, wall_hours, 1.0, training=False)
+    return Estimate(
+        accelerator_id=acc.id, kind=w.kind, flops=total_flops,
+        utilization=total_flops / (peak * 1e12 * accel_hours * 3600),
+        accelerator_hours=accel_hours, accelerator_hours_p10=accel_hours * lo,
+        accelerator_hours_p90=accel_hours * hi, wall_hours=wall_hours, min_count=mem.min_count,
+        count=used, energy_kwh=kwh, precision_used=precision, peak_tflops=peak,
+        memory_per_accel_gb=mem.per_chip_gb(used), notes=tuple(notes), warnings=tuple(warnings),
+    )  # fmt: skip
+
+
+def _prelude(
+    w: Workload, acc: Accelerator, count: int | None, limit: int
+) -> tuple[Precision, str, MemoryPlan, float] | Infeasible:
+    """The precision (and a note if a fallback), the memory plan and the peak, or why none."""
     chosen = choose_precision(w, acc)
     if isinstance(chosen, Infeasible):
         return chosen
@@ -247,68 +283,43 @@ def _estimate_core(
     assert mem.min_count is not None
     peak = acc.peak_tflops(precision)
     assert peak is not None
-    notes = [fallback_note] if fallback_note else []
-    if w.is_training:
-        used = count or mem.min_count
-        fl = flops.training_breakdown(w)
-        pred, per_token_hours = _predict_training(w, acc, used, precision, interconnect, model)
-        total_flops, accel_hours = fl.total, per_token_hours * fl.tokens
-        wall_hours = accel_hours / used
-        lo, hi = pred.band()
-        notes.extend(_training_notes(w, pred, used, wall_hours, precision))
-        warnings = list(pred.warnings)
-    else:
-        served = serve(w, acc, mem, count, limit, peak, precision, model)
-        if isinstance(served, Infeasible):
-            return served
-        used, wall_hours, (lo, hi), serve_notes, warnings = served
-        total_flops = flops.inference_flops(w).total
-        accel_hours = wall_hours * used
-        notes.extend(serve_notes)
-    if acc.confidence != "solid":
-        notes.append(f"catalog confidence for {acc.id} is {acc.confidence}: band widened")
-    kwh = None
-    if acc.tdp_w is None:
-        notes.append(f"no TDP in the catalog for {acc.id}: energy unknown")
-    else:
-        kwh = energy.energy_kwh(used, acc.tdp_w, wall_hours, 1.0, training=w.is_training)
-    return Estimate(
-        accelerator_id=acc.id,
-        kind=w.kind,
-        flops=total_flops,
-        utilization=total_flops / (peak * 1e12 * accel_hours * 3600),
-        accelerator_hours=accel_hours,
-        accelerator_hours_p10=accel_hours * lo,
-        accelerator_hours_p90=accel_hours * hi,
-        wall_hours=wall_hours,
-        min_count=mem.min_count,
-        count=used,
-        energy_kwh=kwh,
-        precision_used=precision,
-        peak_tflops=peak,
-        memory_per_accel_gb=mem.per_chip_gb(used),
-        notes=tuple(notes),
-        warnings=tuple(warnings),
-    )
+    return precision, fallback_note, mem, peak
 
 
-def _predict_training(
-    w: Workload,
-    acc: Accelerator,
-    used: int,
-    precision: Precision,
+def _prepared(
+    w: Workload, acc: Accelerator, count: int | None, limit: int, model: mfu.MfuModel,
     interconnect: Interconnect | None,
-    model: mfu.MfuModel,
-) -> tuple[mfu.Prediction, float]:
-    """``model.predict_per_token`` on this job and its hours per token, kept on the model per
-    workload shape (the workload less its token count): quotes ask for one shape with many
-    token counts. The hours are these times the tokens, as ``model.predict`` has them."""
-    key = ("per-token", w.shape_key(), acc.id, used, precision, interconnect)
-    per_token = model.memo.get(key)
-    if per_token is None:
-        per_token = model.predict_per_token(mfu.case_for(w, acc, used, precision, interconnect))
-        model.memo[key] = per_token
-    return per_token, per_token.hours
+) -> training.Shape | Infeasible:  # fmt: skip
+    prepared = _prelude(w, acc, count, limit)
+    if isinstance(prepared, Infeasible):
+        return prepared
+    precision, fallback_note, mem, peak = prepared
+    assert mem.min_count is not None  # _prelude refuses a plan without one
+    return training.shape_of(w, acc, precision, fallback_note, mem, peak, count or mem.min_count,
+                             model, interconnect, *training.chip_notes(acc))  # fmt: skip
+
+
+def _trained(w: Workload, acc: Accelerator, shape: training.Shape) -> Estimate:
+    """A training estimate from its shape's figures and the workload's tokens."""
+    fl = flops.training_breakdown(w)
+    total_flops, accel_hours, used = fl.total, shape.pred.hours * fl.tokens, shape.used
+    wall_hours = accel_hours / used
+    lo, hi = shape.band
+    kwh = None
+    if acc.tdp_w is not None:
+        kwh = energy.energy_kwh(used, acc.tdp_w, wall_hours, 1.0, training=True)
+    notes = (*shape.notes_before, training.interruptions(shape.pred, used, wall_hours),
+             *shape.notes_after)  # fmt: skip
+    return Estimate(
+        accelerator_id=acc.id, kind=w.kind, flops=total_flops,
+        utilization=total_flops / (shape.peak_tflops * 1e12 * accel_hours * 3600),
+        accelerator_hours=accel_hours, accelerator_hours_p10=accel_hours * lo,
+        accelerator_hours_p90=accel_hours * hi, wall_hours=wall_hours,
+        min_count=shape.min_count, count=used, energy_kwh=kwh,
+        precision_used=shape.precision, peak_tflops=shape.peak_tflops,
+        memory_per_accel_gb=shape.mem.per_chip_gb(used), notes=notes,
+        warnings=shape.pred.warnings,
+    )  # fmt: skip
 
 
 def _check_fit(
@@ -332,35 +343,6 @@ def _check_fit(
     if count is not None and count > limit:
         return Infeasible(acc.id, "too_large", f"{count} chips asked, at most {limit} here")
     return None
-
-
-def _training_notes(
-    w: Workload, pred: mfu.Prediction, count: int, wall_hours: float, precision: Precision
-) -> list[str]:
-    t = pred.terms
-    lay = t.layout
-    notes = [
-        f"kernel utilisation {pred.kernel_util:.1%} of the bf16 peak ({pred.family})",
-        f"layout TP {lay.tensor} × PP {lay.pipeline} × DP {lay.data}"
-        + (f", EP {lay.expert}" if w.is_moe else "")
-        + f"; communication {t.comm_ratio:.2f}× compute per step (data {t.dp_ratio:.2f}, "
-        f"tensor {t.tp_ratio:.2f}, experts {t.ep_ratio:.2f})",
-        f"includes {pred.failure_overhead:.1%} for interruptions "
-        f"(~{scale.expected_interruptions(count, wall_hours):.0f} expected on {count} chips); "
-        "excludes evaluation, ablations and stages not in the token count",
-    ]
-    if not w.shape()[2]:
-        notes.append("layer shape guessed from the parameter count for the attention term")
-    if pred.terms.imbalance:
-        notes.append(f"MoE load imbalance adds {pred.terms.imbalance:.1%} to each step")
-    if precision == "fp8":
-        notes.append(
-            f"fp8: {flops.training_breakdown(w).fp8_share:.0%} of FLOPs in FP8 GEMMs at "
-            f"{scale.FP8_GEMM_EFFICIENCY} of the bf16 GEMM efficiency; the rest in bf16"
-        )
-    if w.active_params_b is not None:
-        notes.append("MoE: FLOPs from active parameters, memory from total parameters")
-    return notes
 
 
 def relative_speed(
