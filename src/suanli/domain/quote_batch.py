@@ -17,7 +17,7 @@ import numpy.typing as npt
 from suanli.domain.compliance import Flag, exclusion
 from suanli.domain.exchange import Busy, JobRequest, OfferRefusal, earliest_start
 from suanli.domain.quote_lazy import Lazy
-from suanli.domain.quote_payers import Payers, Rates, present
+from suanli.domain.quote_payers import Estimates, Payers, Rates, present
 from suanli.domain.quote_pricing import (
     Pricer,
     _Sized,
@@ -161,20 +161,27 @@ class Batch:
         figures: list[tuple[bool, float, int, int, float]] = [(False, 0.0, 0, 0, np.nan)] * len(
             t.size_first
         )
-        seen: dict[int, tuple[bool, float, int, int, float]] = {}  # sizes share estimates
+        seen: dict[int, int] = {}  # sizes share estimates: each one's place in ``first``
+        first: list[int] = []  # a size of each estimate
+        estimate_of_size = [-1] * len(t.size_first)
         for z in np.flatnonzero(present(t.size[self.stage == ROW], len(t.size_first))).tolist():
             acc = self.gates.each[t.size_pair[z]].acc
             sized = self.sized[z] = self.pricer.size(acc, t.size_count[z])
-            found = seen.get(id(sized))
-            if found is None:
+            e = seen.get(id(sized))
+            if e is None:
+                e = seen[id(sized)] = len(first)
+                first.append(z)
                 if isinstance(sized, Infeasible):
-                    found = (True, 0.0, 0, 0, np.nan)
+                    figures[z] = (True, 0.0, 0, 0, np.nan)
                 else:
                     est = sized.est
                     kwh = np.nan if est.energy_kwh is None else est.energy_kwh
-                    found = (False, est.accelerator_hours, est.count, sized.length_s * 10**6, kwh)
-                found = seen[id(sized)] = found
-            figures[z] = found
+                    figures[z] = (False, est.accelerator_hours, est.count, sized.length_s * 10**6,
+                                  kwh)  # fmt: skip
+            else:
+                figures[z] = figures[first[e]]
+            estimate_of_size[z] = e
+        self.estimates = Estimates(first, np.array(estimate_of_size, np.intp)[t.size])
         infeasible, hours, need, length_us, kwh_ = zip(*figures, strict=True)
         at = t.size
         self.mark(np.array(infeasible, bool)[at], ESTIMATE)
@@ -194,7 +201,7 @@ class Batch:
         self.cost = np.where(live, np.rint(product), 0).astype(np.int64)
         k, n = len(self.vouchers), len(t.views)
         self.paid = np.full((k, n), -1, np.int64)
-        payers = Payers(t, self.gates, self.sized, self.subsidies, self.pricer)
+        payers = Payers(t, self.gates, self.sized, self.estimates, self.subsidies, self.pricer)
         for i, v in enumerate(self.vouchers):
             self.pay(i, v, payers.rates(i, live))
         if k:

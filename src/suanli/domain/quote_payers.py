@@ -59,14 +59,22 @@ def present(index: npt.NDArray[np.intp], n: int) -> Mask:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Estimates:
+    """The quote's distinct estimates: a size of each, and each offer's (-1: not sized)."""
+
+    first_size: list[int]
+    of_offer: npt.NDArray[np.intp]
+
+
 class Payers:
     """The vouchers' rates for one quote over ``table``, given each size's estimate."""
 
     def __init__(
         self, table: OfferTable, gates: Gates, sized: Sequence[_Sized | Infeasible | None],
-        subsidies: _Subsidies, pricer: Pricer,
+        estimates: Estimates, subsidies: _Subsidies, pricer: Pricer,
     ) -> None:  # fmt: skip
-        self.table, self.gates, self.sized = table, gates, sized
+        self.table, self.gates, self.sized, self.estimates = table, gates, sized, estimates
         self.subsidies, self.pricer = subsidies, pricer
 
     def rates(self, i: int, live: Mask) -> Rates:
@@ -121,20 +129,18 @@ class Payers:
         t = self.table
         program = self.pricer.vouchers[i].program
         classes: dict[tuple[bool, ...], int] = {}
-        class_of_size = np.zeros(len(t.size_first), np.intp)
-        of_sized: dict[int, int] = {}  # sizes of one chip often share their estimate
-        for z in np.flatnonzero(present(t.size[pays], len(t.size_first))).tolist():
+        firsts, of_offer = self.estimates.first_size, self.estimates.of_offer
+        class_of = np.zeros(len(firsts), np.intp)  # per estimate
+        for e in np.flatnonzero(present(of_offer[pays], len(firsts))).tolist():
+            z = firsts[e]
             sized = self.sized[z]
             assert isinstance(sized, _Sized)
-            found = of_sized.get(id(sized))
-            if found is None:
-                j = t.size_first[z]
-                hours = sized.est.accelerator_hours
-                acc = self.gates.each[int(t.pair[j])].acc
-                verdicts = self.subsidies.verdicts(program, plan, t.views[j], acc, hours, 0)
-                found = of_sized[id(sized)] = classes.setdefault(verdicts, len(classes))
-            class_of_size[z] = found
-        cls = class_of_size[t.size]
+            j = t.size_first[z]
+            hours = sized.est.accelerator_hours
+            acc = self.gates.each[int(t.pair[j])].acc
+            verdicts = self.subsidies.verdicts(program, plan, t.views[j], acc, hours, 0)
+            class_of[e] = classes.setdefault(verdicts, len(classes))
+        cls = class_of[of_offer]
         decisions = [self.per_pair(i, plan, v, pays & (cls == c)) for v, c in classes.items()]
         if len(decisions) == 1:
             d = decisions[0]
