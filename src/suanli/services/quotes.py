@@ -5,6 +5,7 @@ Reads only."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -29,15 +30,34 @@ from suanli.store.uow import UnitOfWork
 
 
 def live_offers(uow: UnitOfWork, now: datetime) -> list[OfferView]:
-    sites = {s.id: s for s in repo.list_all(uow.conn, Site)}
-    providers = {p.id: p for p in repo.list_all(uow.conn, Provider)}
+    sites = repo.list_all(uow.conn, Site)
+    providers = repo.list_all(uow.conn, Provider)
+    offers = repo.list_all(uow.conn, Offer)
+    return [v for v in _views(sites, providers, offers) if v.offer.available_until > now]
+
+
+# The views of the last listing: the repository hands back the same record objects while the
+# registry is unchanged, and the same views let a quote find what it kept for them.
+_VIEWS: list[tuple[list[object], list[OfferView]]] = []
+
+
+def _views(sites: list[Site], providers: list[Provider], offers: list[Offer]) -> list[OfferView]:
+    """Each offer with its site and provider (an offer whose site or provider is retired is
+    left out)."""
+    listed: list[object] = [*sites, None, *providers, None, *offers]
+    if _VIEWS and len(_VIEWS[0][0]) == len(listed):
+        kept, views = _VIEWS[0]
+        if all(map(operator.is_, kept, listed)):
+            return views
+    by_site = {s.id: s for s in sites}
+    by_provider = {p.id: p for p in providers}
     views = []
-    for offer in repo.list_all(uow.conn, Offer):
-        site = sites.get(offer.site_id)
-        provider = providers.get(site.provider_id) if site else None
-        if site is None or provider is None or offer.available_until <= now:
-            continue
-        views.append(OfferView(offer, site, provider))
+    for offer in offers:
+        site = by_site.get(offer.site_id)
+        provider = by_provider.get(site.provider_id) if site else None
+        if site is not None and provider is not None:
+            views.append(OfferView(offer, site, provider))
+    _VIEWS[:] = [(listed, views)]
     return views
 
 

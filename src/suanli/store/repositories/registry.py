@@ -19,14 +19,19 @@ TABLES: dict[type[Any], Table] = {Provider: providers, Site: sites, Offer: offer
 _TUPLE_FIELDS = TUPLE_FACTS
 
 
+# Each record kind's fields, with whether it is stored as a list and read as a tuple.
+_COLUMNS: dict[type[Any], tuple[tuple[str, bool], ...]] = {
+    kind: tuple((f.name, f.name in _TUPLE_FIELDS) for f in dataclasses.fields(kind))
+    for kind in TABLES
+}
+
+
 def to_record(kind: type[Record], row: Any) -> Record:
     data = row._mapping
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(kind):
-        value = as_utc(data[f.name])
-        if f.name in _TUPLE_FIELDS:
-            value = tuple(value or ())
-        values[f.name] = value
+    for name, is_tuple in _COLUMNS[kind]:
+        value = as_utc(data[name])
+        values[name] = tuple(value or ()) if is_tuple else value
     return kind(**values)
 
 
@@ -55,7 +60,25 @@ def list_all(
             stmt = stmt.where(table.c[column] == value)
     if not include_retired:
         stmt = stmt.where(table.c.retired_at.is_(None))
-    return [to_record(kind, row) for row in conn.execute(stmt)]
+    rows = conn.execute(stmt).all()
+    values = [tuple(row) for row in rows]
+    key = (kind, include_retired, tuple(sorted(where.items())))
+    kept = _LISTED.get(key)
+    if kept is not None and kept[0] == values:
+        return list(kept[1])
+    records = [to_record(kind, row) for row in rows]
+    if len(_LISTED) >= _LISTED_LIMIT:
+        _LISTED.clear()
+    _LISTED[key] = (values, tuple(records))
+    return records
+
+
+# The records of the last listing per kind and filter, with the rows they were read from: the
+# same rows give back the same (frozen) record objects, so what a quote keeps for an offer set
+# (``domain.quote_vector.table_of``, the screening) is found again while the registry is
+# unchanged. Rows are compared whole (every column, ``updated_at`` among them).
+_LISTED: dict[tuple[Any, ...], tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {}
+_LISTED_LIMIT = 64
 
 
 def add(conn: Connection, record: Any) -> None:
