@@ -11,8 +11,10 @@ appended), so ``audit_ratio`` (with / without) says what the log costs a transfe
 Batches: the same transfers in batches of 100 and 1,000 (``services.ledger_batch``, one unit of
 work each, one audit entry a batch listing its transfers), against the raw batched insert of the
 same database (batches of the same size into the plain table, one unit of work each):
-``batch_<size>_ratio``. Finally 32 client threads mix single transfers and batches on the same
-hot accounts, and the invariant breaks are counted (0 expected).
+``batch_<size>_ratio``; each the median of three turns of raw and ledger batches, which take
+turns so that load on the machine falls on both (a single short turn moved by 2-3 x). Finally
+32 client threads mix single transfers and batches on the same hot accounts, and the invariant
+breaks are counted (0 expected).
 The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.
 
 Usage: .venv/bin/python bench/ledger.py [--transfers N] [--clients 1 4] [--pg-url URL] [--json]
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import threading
@@ -47,6 +50,7 @@ from suanli.store.uow import UnitOfWork  # noqa: E402
 
 WALLETS = 64
 BATCH_SIZES = (100, 1000)
+ROUNDS = 3  # batch figures: the median of this many turns of raw and ledger batches
 STRESS_CLIENTS = 32
 raw_meta = MetaData()
 raw = Table(
@@ -204,9 +208,12 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
         led = ledger_transfers(engine, n, clients)
         batched = {}
         for size in BATCH_SIZES:
-            with audit_off():
-                raw_b = raw_batched_inserts(engine, max(n, 4 * size), clients, size)
-            led_b = ledger_batches(engine, max(n, 4 * size), clients, size)
+            raws, leds = [], []
+            for _ in range(ROUNDS):  # taking turns, so load on the machine falls on both
+                with audit_off():
+                    raws.append(raw_batched_inserts(engine, max(n, 4 * size), clients, size))
+                leds.append(ledger_batches(engine, max(n, 4 * size), clients, size))
+            raw_b, led_b = statistics.median(raws), statistics.median(leds)
             batched |= {
                 f"raw_batched_{size}_inserts_per_s": round(raw_b),
                 f"batch_{size}_transfers_per_s": round(led_b),
