@@ -85,16 +85,10 @@ class CelRule:
         return found
 
     def _run(self, facts: Mapping[str, Any]) -> bool:
-        activation: dict[str, Any] = dict(facts)
-        if self._key is not None:
-            # Only the fields the rule reads: the engine converts every fact it is given, and
-            # a contract's facts are many times what a rule reads.
-            try:
-                activation = {}
-                for root, name in self._key:
-                    activation.setdefault(root, {})[name] = facts[root][name]
-            except (KeyError, TypeError):
-                activation = dict(facts)  # let the engine report what is missing
+        try:
+            activation = self._read(facts)
+        except (KeyError, TypeError):
+            activation = dict(facts)  # let the engine report what is missing
         try:
             result = self._program.execute(activation)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -102,6 +96,16 @@ class CelRule:
         if not isinstance(result, bool):
             raise RuleEvaluationError(f"must give true or false, gave {result!r}")
         return result
+
+    def _read(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """Only the fields the rule reads, where it names them all: the engine converts every
+        fact it is given, and a contract's facts are many times what a rule reads."""
+        if self._key is None:
+            return dict(facts)
+        activation: dict[str, dict[str, Any]] = {}
+        for root, name in self._key:
+            activation.setdefault(root, {})[name] = facts[root][name]
+        return activation
 
 
 def _bound_names(expr: str) -> set[str]:
