@@ -144,11 +144,10 @@ class _Subsidies:
         return found[1]
 
     def contract(self, view: OfferView, acc: Accelerator, hours: float, cost: int) -> Contract:
-        p = view.provider  # as Contract(...).at(p), without the copy
         return Contract(
-            p.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), cost, view.offer.currency,
-            self.day, None, p.city, p.related_parties, "", p.parent_id, p.beneficial_owners,
-        )  # fmt: skip
+            view.provider.id, acc.id, Fraction(round(hours * 1e6), 1_000_000), cost,
+            view.offer.currency, self.day,
+        ).at(view.provider)  # fmt: skip
 
     def plan(self, program: Program) -> _Plan | None:
         if program.id not in self.plans:
