@@ -33,7 +33,14 @@ from suanli.domain.subsidy_plan import (
     refused_by_program,
     unpaid_code,
 )
-from suanli.estimate.api import Estimate, Infeasible, estimate_checked, estimate_core, fixed_size
+from suanli.estimate.api import (
+    Estimate,
+    Infeasible,
+    estimate_checked,
+    estimate_core,
+    fits_within,
+    fixed_size,
+)
 from suanli.estimate.memory import MAX_COUNT
 from suanli.estimate.mfu import MfuModel
 from suanli.rejection import Code
@@ -216,7 +223,7 @@ class Pricer:
                 # As ``estimate_core``: a training estimate that fits an offer is the uncapped
                 # one, so every size of a chip it fits shares one ``_Sized``.
                 whole = self.size(acc, MAX_COUNT) if count < MAX_COUNT else None
-                if isinstance(whole, _Sized) and max(whole.est.min_count, whole.est.count) <= count:
+                if isinstance(whole, _Sized) and fits_within(whole.est, count):
                     self.sized[key] = whole
                     return whole
             core = estimate_core(self.request.workload, acc, count=self.request.accelerators,

@@ -213,7 +213,7 @@ def estimate_core(
         # capped one wherever it fits, so offers of one chip and several sizes share it.
         whole = estimate_core(w, acc, count=count, max_count=MAX_COUNT, model=model,
                               interconnect=interconnect)  # fmt: skip
-        if isinstance(whole, Estimate) and whole.min_count <= limit and whole.count <= limit:
+        if isinstance(whole, Estimate) and fits_within(whole, limit):
             return whole
     key = (w, acc.id, count, limit, interconnect)
     core = model.memo.get(key)
@@ -223,6 +223,11 @@ def estimate_core(
             model.memo.clear()
         model.memo[key] = core
     return core
+
+
+def fits_within(uncapped: Estimate, limit: int) -> bool:
+    """Whether a training estimate made without a cap is the one capped at ``limit``."""
+    return uncapped.min_count <= limit and uncapped.count <= limit
 
 
 def _estimate_core(
