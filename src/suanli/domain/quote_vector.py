@@ -69,7 +69,7 @@ class OfferTable:
     size_count: tuple[int, ...]  # each size's accelerators
     rank: npt.NDArray[np.intp]  # the offer id's place in sorted order
     # What quotes over this table decide once and share (``kept``): the gates, the vouchers'
-    # decisions per (provider, chip), the flags' verdicts, the calendar's bounds.
+    # decisions per (provider, chip), the flags' verdicts, the currency masks.
     memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = field(default_factory=dict)
 
     def kept(self, key: tuple[Any, ...], owners: tuple[object, ...], make: Callable[[], T]) -> T:
