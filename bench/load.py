@@ -60,20 +60,18 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.pg_server
-
-from load_clients import (  # noqa: E402
+from load_clients import (
     BadClient,
     Budget,
     LegitClient,
     Recorder,
 )
-from load_records import (  # noqa: E402
+from load_records import (
     BASELINE_FRACTION,
     JOIN_MARGIN_S,
     LEGIT,
     MAX_DURATION_S,
+    ROOT,
     WARMUP_S,
     DbReport,
     EndpointStats,
@@ -81,15 +79,17 @@ from load_records import (  # noqa: E402
     PhaseStats,
     Sample,
 )
-from load_report import print_reports  # noqa: E402
-from load_server import (  # noqa: E402
+from load_report import print_reports
+from load_server import (
     Server,
     _suanli_command,
     prepare_database,
     summarise_server_log,
 )
-from suanli.client.http import Http  # noqa: E402
-from worker_kill import Kill, check_books, missing_requests  # noqa: E402
+from suanli.client.http import Http
+from worker_kill import Kill, check_books, missing_requests
+
+sys.path.insert(0, str(ROOT))  # for tests.pg_server
 
 # Phases
 

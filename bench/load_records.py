@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import string
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 MAX_DURATION_S = 120.0
 BASELINE_FRACTION = 1 / 3
 WARMUP_S = 3.0

@@ -15,23 +15,21 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.pg_server
-
-from load_records import (  # noqa: E402
+from load_records import (
     HEALTH_TIMEOUT_S,
+    ROOT,
     STOP_TIMEOUT_S,
     WALLET_FEN,
     Credentials,
     ServerLog,
 )
-from suanli.domain.registry import Site, Tenant  # noqa: E402
-from suanli.domain.roles import SYSTEM  # noqa: E402
-from suanli.services import registry, settlement, tokens  # noqa: E402
-from suanli.services.world import load_world  # noqa: E402
-from suanli.store.db import make_engine  # noqa: E402
-from suanli.store.migrate import upgrade  # noqa: E402
-from suanli.store.uow import UnitOfWork  # noqa: E402
+from suanli.domain.registry import Site, Tenant
+from suanli.domain.roles import SYSTEM
+from suanli.services import registry, settlement, tokens
+from suanli.services.world import load_world
+from suanli.store.db import make_engine
+from suanli.store.migrate import upgrade
+from suanli.store.uow import UnitOfWork
 
 # Database and server
 
