@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine, text
@@ -150,6 +151,14 @@ def world(engine: Engine) -> Engine:
     return engine
 
 
+def _unavailable(why: str) -> NoReturn:
+    """A real service the tests need is missing: skipped, or failed where the test command
+    promises every real service (SUANLI_REQUIRE_REAL_SERVICES): never skipped silently."""
+    if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[object]:
     """A real single-node Slurm (munged, slurmctld, slurmd) for the session."""
@@ -158,10 +167,7 @@ def slurm_cluster() -> Iterator[object]:
     missing = missing_binaries()
     if missing:
         names = ", ".join(missing)
-        message = f"Slurm not installed (missing {names}); apt-get install slurm-wlm munge"
-        if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
-            pytest.fail(message)  # the test command promises a real Slurm: never skip silently
-        pytest.skip(message)
+        _unavailable(f"Slurm not installed (missing {names}); apt-get install slurm-wlm munge")
     cluster = SlurmCluster().start()
     try:
         yield cluster
@@ -176,9 +182,7 @@ def ray_cluster() -> Iterator[object]:
 
     why = missing()
     if why:
-        if os.environ.get("SUANLI_REQUIRE_REAL_SERVICES"):
-            pytest.fail(why)  # the test command promises a real Ray: never skip silently
-        pytest.skip(why)
+        _unavailable(why)
     cluster = RayCluster().start()
     try:
         yield cluster
