@@ -126,6 +126,21 @@ def _billed_once(p: Platform, run: dict[str, Any]) -> None:
         assert check.returncode == 0, check.stdout + check.stderr
 
 
+def _ran_two_metered_and_billed(p: Platform, agent: subprocess.Popen[str], run_id: str) -> None:
+    """The agent finished the 40-step job on 2 accelerators; its usage was metered as 2 ×
+    the wall time the scheduler recorded, and billed once."""
+    out, _ = agent.communicate(timeout=120)
+    assert agent.returncode == 0, out
+    run = p.run(run_id)
+    assert run["status"] == "succeeded", out
+    assert "done steps=40" in (p.root / "agent" / f"{run_id}.out").read_text()
+    assert sum(u["wall_seconds"] for u in run["usage"]) >= 1
+    assert sum(u["accelerator_seconds"] for u in run["usage"]) == 2 * sum(
+        u["wall_seconds"] for u in run["usage"]
+    )
+    _billed_once(p, run)
+
+
 @pytest.mark.slurm
 def test_real_slurm_runs_a_job_and_the_ledger_settles(platform: Platform, slurm_cluster: Any):
     spec = {"command": train_command(40, step_s=0.02), "accelerators": 2, "time_limit_s": 300}
@@ -133,17 +148,8 @@ def test_real_slurm_runs_a_job_and_the_ledger_settles(platform: Platform, slurm_
     agent = platform.agent(
         "bj-zgc-2", "--backend", "slurm", "--slurm-conf", str(slurm_cluster.conf)
     )
-    out, _ = agent.communicate(timeout=120)
-    assert agent.returncode == 0, out
-    run = platform.run("slurm-1-a1")
-    assert run["status"] == "succeeded", out
-    assert "done steps=40" in (platform.root / "agent" / "slurm-1-a1.out").read_text()
     # Slurm's accounting says how long it ran; two GRES GPUs were metered.
-    assert sum(u["wall_seconds"] for u in run["usage"]) >= 1
-    assert sum(u["accelerator_seconds"] for u in run["usage"]) == 2 * sum(
-        u["wall_seconds"] for u in run["usage"]
-    )
-    _billed_once(platform, run)
+    _ran_two_metered_and_billed(platform, agent, "slurm-1-a1")
 
 
 def test_agent_killed_mid_run_loses_its_lease_and_a_new_agent_finishes(platform: Platform):
@@ -178,17 +184,8 @@ def test_real_ray_runs_a_job_and_the_ledger_settles(platform: Platform, ray_clus
     spec = {"command": train_command(40, step_s=0.02), "accelerators": 2, "time_limit_s": 300}
     platform.submit("ray-1", "bj-zgc-2-h20", spec)
     agent = _ray_agent(platform, "bj-zgc-2", ray_cluster)
-    out, _ = agent.communicate(timeout=120)
-    assert agent.returncode == 0, out
-    run = platform.run("ray-1-a1")
-    assert run["status"] == "succeeded", out
-    assert "done steps=40" in (platform.root / "agent" / "ray-1-a1.out").read_text()
     # Ray's job record says how long it ran; two Ray GPUs were metered.
-    assert sum(u["wall_seconds"] for u in run["usage"]) >= 1
-    assert sum(u["accelerator_seconds"] for u in run["usage"]) == 2 * sum(
-        u["wall_seconds"] for u in run["usage"]
-    )
-    _billed_once(platform, run)
+    _ran_two_metered_and_billed(platform, agent, "ray-1-a1")
 
 
 @pytest.mark.ray
