@@ -19,7 +19,6 @@ uncertainty of the overlap where communication is large, and by lower catalog co
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,17 +180,20 @@ class MfuModel:
         return min(max(u, UTIL_RANGE[0]), UTIL_RANGE[1])
 
     def predict(self, case: Case) -> Prediction:
-        per_token = self.predict_per_token(case)
-        return dataclasses.replace(per_token, hours=per_token.hours * case.flops.tokens)
+        return self._predict(case, case.flops.tokens)
 
     def predict_per_token(self, case: Case) -> Prediction:
         """The prediction with ``hours`` per training token: nothing else in it reads the
         token count, and the hours are proportional to it, so a caller may keep this per
-        workload shape (``estimate.api``) and scale it as ``predict`` does."""
+        workload shape (``estimate.training``) and multiply its hours by the tokens, which
+        gives ``predict``'s hours exactly (the same product)."""
+        return self._predict(case, 1.0)
+
+    def _predict(self, case: Case, tokens: float) -> Prediction:
         u = self.kernel_util(case.family, case.flop_per_byte, case.job.hidden)
         terms, factor = _job_factor(case, u, self.overlap)
         compute_s = case.flops.per_token / (case.bf16_tflops * 1e12 * u)
-        hours = compute_s / 3600 * factor
+        hours = compute_s / 3600 * factor * tokens
         has_runs = case.family in self.offsets
         sigma = self._sigma(case, terms)
         return Prediction(
