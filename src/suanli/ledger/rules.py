@@ -79,6 +79,7 @@ def same_resolution(
     )
 
 
+MAX_AMOUNT = 2**62  # an amount's bound: room for sums in a signed 64-bit column
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
 
 
@@ -95,7 +96,7 @@ def valid_amount(field: str, value: object) -> int:
         raise ValidationError(field, f"must be a whole number of minor units, got {value!r}")
     if value <= 0:
         raise ValidationError(field, f"must be positive, got {value}")
-    if value >= 2**62:  # room for sums in a signed 64-bit column
+    if value >= MAX_AMOUNT:
         raise ValidationError(field, f"{value} is too large")
     return value
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
 from suanli.store.db import as_utc
-from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
+from suanli.store.tables.ledger import OPEN_HOLD, ledger_accounts, ledger_transfers
 
 
 def _account(row: Any) -> Account:
@@ -203,16 +203,17 @@ def resolve_hold(conn: Connection, hold_id: str, status: TransferStatus, at: dat
     conn.execute(stmt.values(status=status.value, resolved_at=at))
 
 
+HOLDS_DUE = (
+    select(ledger_transfers)
+    .where(OPEN_HOLD, ledger_transfers.c.timeout_at <= bindparam("now"))
+    .order_by(ledger_transfers.c.id)
+    .with_for_update()
+)
+
+
 def holds_due(conn: Connection, now: datetime) -> list[Transfer]:
     """Open holds whose timeout has passed, locked, oldest id first."""
-    c = ledger_transfers.c
-    stmt = (
-        select(ledger_transfers)
-        .where(c.status == TransferStatus.PENDING.value, c.timeout_at <= now)
-        .order_by(c.id)
-        .with_for_update()
-    )
-    return [transfer_of(r) for r in conn.execute(stmt)]
+    return [transfer_of(r) for r in conn.execute(HOLDS_DUE, {"now": now})]
 
 
 def list_accounts(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from suanli.ledger.batch import TOTALS
-from suanli.ledger.model import Transfer
+from suanli.ledger.model import Transfer, TransferKind, TransferStatus
 from suanli.store import audit_buffer
 from suanli.store.repositories.ledger import transfer_of
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
@@ -69,6 +69,12 @@ _SQLITE_ADD_TO_MANY = (
 )
 
 
+# Members' values by lookup: ``member.value`` is a descriptor call in CPython 3.11.
+_VALUE: dict[TransferKind | TransferStatus, str] = {
+    m: m.value for m in (*TransferKind, *TransferStatus)
+}
+
+
 def _time_processor(conn: Connection) -> Callable[[datetime | None], Any]:
     processor = ledger_transfers.c.created_at.type.dialect_impl(conn.dialect).bind_processor(
         conn.dialect
@@ -84,8 +90,8 @@ def _rows(conn: Connection, transfers: list[Transfer]) -> list[tuple[Any, ...]]:
             if at not in times:
                 times[at] = as_time(at)
     return [
-        (t.id, t.kind.value, t.debit_account_id, t.credit_account_id, t.amount_minor,
-         t.currency, t.status.value, t.pending_id, t.timeout_s, times[t.timeout_at], t.memo,
+        (t.id, _VALUE[t.kind], t.debit_account_id, t.credit_account_id, t.amount_minor,
+         t.currency, _VALUE[t.status], t.pending_id, t.timeout_s, times[t.timeout_at], t.memo,
          times[t.created_at], times[t.resolved_at])
         for t in transfers
     ]  # fmt: skip

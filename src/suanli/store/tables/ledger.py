@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    literal_column,
 )
 
 from suanli.store.tables.base import Fen, metadata
@@ -58,5 +59,18 @@ ledger_transfers = Table(
     CheckConstraint("status in ('posted','pending','voided','expired')", name="status"),
     Index("ix_ledger_transfers_debit", "debit_account_id", "created_at"),
     Index("ix_ledger_transfers_credit", "credit_account_id", "created_at"),
-    Index("ix_ledger_transfers_open_holds", "status", "timeout_at"),
 )
+# A hold is open while its status is pending; only open holds are indexed (by timeout), since the
+# index of every transfer's status was written for each posted one. Queries must say it with this
+# literal, not a bound parameter, for the planner to match the index's predicate.
+OPEN_HOLD = ledger_transfers.c.status == literal_column("'pending'")
+Index("ix_ledger_transfers_open_holds", ledger_transfers.c.timeout_at,
+      postgresql_where=OPEN_HOLD, sqlite_where=OPEN_HOLD)  # fmt: skip
+
+# On PostgreSQL these foreign keys are kept by statement-level triggers instead (migration
+# 0011_ledger_keys: one check per INSERT, not one query per row and key); SQLite keeps them.
+CHECKED_BY_STATEMENT_ON_POSTGRESQL = frozenset({
+    "fk_ledger_transfers_debit_account_id_ledger_accounts",
+    "fk_ledger_transfers_credit_account_id_ledger_accounts",
+    "fk_ledger_transfers_pending_id_ledger_transfers",
+})  # fmt: skip
