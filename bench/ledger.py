@@ -15,6 +15,7 @@ same database (batches of the same size into the plain table, one unit of work e
 turns so that load on the machine falls on both (a single short turn moved by 2-3 x). Finally
 32 client threads mix single transfers and batches on the same hot accounts, and the invariant
 breaks are counted (0 expected).
+The process settles its heap once set up, as an API worker does (``suanli.runtime``).
 The PostgreSQL server is a throwaway one (tests/pg_server.py, fsync off) unless --pg-url is given.
 
 Usage: .venv/bin/python bench/ledger.py [--transfers N] [--clients 1 4] [--pg-url URL] [--json]
@@ -40,6 +41,7 @@ from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, inse
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pg_server
 
 from suanli.domain.audit import verify_chain  # noqa: E402
+from suanli.runtime import settle_heap  # noqa: E402
 from suanli.services import audit, ledger  # noqa: E402
 from suanli.services.ledger_batch import TransferSpec, transfer_batch  # noqa: E402
 from suanli.store.audit_buffer import AuditBuffer  # noqa: E402
@@ -199,6 +201,7 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
     )
     upgrade(engine)
     raw_meta.create_all(engine)
+    settle_heap()  # as an API worker does once started (suanli.runtime); raw and ledger alike
     rows = []
     for clients in clients_list:
         with audit_off():  # the plain table's rows are no business of the audit log

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.ledger
 from bench.ledger import audit_off, ledger_batches, raw_batched_inserts, raw_meta  # noqa: E402
 from tests.pg_server import PostgresServer  # noqa: E402
 
+from suanli.runtime import settle_heap  # noqa: E402
 from suanli.store.db import make_engine  # noqa: E402
 from suanli.store.migrate import upgrade  # noqa: E402
 
@@ -42,6 +43,7 @@ def main() -> None:
         engine = make_engine(server.create_database("bench_long"), pool_size=args.clients + 2)
         upgrade(engine)
         raw_meta.create_all(engine)
+        settle_heap()  # as bench/ledger.py (and an API worker) does
         with audit_off():  # warm the pool and caches, as bench/ledger.py does
             raw_batched_inserts(engine, 2000, args.clients, 100)
         ledger_batches(engine, 2000, args.clients, 100)

@@ -36,6 +36,7 @@ from suanli.api.routers import (
     tokens,
 )
 from suanli.api.throttle import AuthThrottle
+from suanli.runtime import settle_heap
 from suanli.store.db import make_engine
 from suanli.web import mount as mount_web
 
@@ -103,6 +104,7 @@ def create_app(engine: Engine | None = None, settings: ApiSettings | None = None
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        settle_heap()  # the app is built: its objects need no more collecting
         yield
 
     app = FastAPI(

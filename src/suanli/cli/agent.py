@@ -12,6 +12,7 @@ from suanli.cli import remote
 from suanli.cli.common import console, handle_errors, print_json, unit_of_work
 from suanli.domain.roles import SYSTEM
 from suanli.errors import ValidationError
+from suanli.runtime import settle_heap
 from suanli.tables import print_statement
 
 app = typer.Typer(help="The site agent: lease runs, run them on the site's backend, report.")
@@ -84,6 +85,7 @@ def run(
         log=lambda line: console.print(line, highlight=False),
     )
     console.print(f"agent {agent.agent_id} serving site {site} on {backend}", highlight=False)
+    settle_heap()
     if once:
         while agent.run_once(wait_s) is None:
             pass

@@ -127,13 +127,9 @@ def _applied_if_new(
     refused = [s.id for s, o in zip(specs, decided.outcomes, strict=True) if o.transfer is None]
     if refused and batch_repo.get_transfers(uow.conn, refused):
         return None
-    inserted = batch_repo.insert_and_add(uow.conn, decided.new, decided.deltas)
-    if inserted is None:  # every one new
+    if batch_repo.insert_and_add(uow.conn, decided.new, decided.deltas):
         return decided
-    # Some id was stored (before, or by a concurrent writer that has now committed): the totals
-    # were left alone; take the batch's own rows out and decide again with the stored ones.
-    batch_repo.delete_transfers(uow.conn, inserted)
-    return None
+    return None  # an id was stored (before, or by a concurrent writer): nothing was written
 
 
 def submit_batch(

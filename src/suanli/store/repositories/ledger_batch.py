@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import Transfer, TransferKind, TransferStatus
@@ -100,13 +101,14 @@ def _rows(conn: Connection, transfers: list[Transfer]) -> list[tuple[Any, ...]]:
 @cache
 def _pg_insert_sql(shared: tuple[bool, ...]) -> str:
     """The INSERT for one shape of batch: a column whose value every row shares (a batch's
-    time, kind, currency, memo...) is one parameter, the others one array each (the id always)."""
+    time, kind, currency, memo...) is one parameter, the others one array each (the id always).
+    Without a conflict clause: a taken id is an error (see ``insert_and_add``)."""
     arrays = [(i, t) for i, t in enumerate(_PG_TYPES) if not shared[i]]
     values = (f"%(c{i})s::{t}" if shared[i] else f"r.c{i}" for i, t in enumerate(_PG_TYPES))
     return (
         f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) SELECT {', '.join(values)} FROM"
         f" unnest({', '.join(f'%(c{i})b::{t}[]' for i, t in arrays)})"
-        f" AS r({', '.join(f'c{i}' for i, _ in arrays)}) ON CONFLICT DO NOTHING RETURNING id"
+        f" AS r({', '.join(f'c{i}' for i, _ in arrays)})"
     )
 
 
@@ -127,7 +129,9 @@ def insert_transfers(conn: Connection, transfers: list[Transfer]) -> int:
     if not transfers:
         return 0
     if conn.dialect.name == "postgresql":
-        inserted = len(conn.exec_driver_sql(*_pg_insert(conn, transfers)).all())
+        insert, params = _pg_insert(conn, transfers)
+        sql = f"{insert} ON CONFLICT DO NOTHING RETURNING id"
+        inserted = len(conn.exec_driver_sql(sql, params).all())
     else:
         rows = _rows(conn, transfers)
         inserted = int(conn.exec_driver_sql(_SQLITE_INSERT_TRANSFERS, rows).rowcount)
@@ -144,46 +148,36 @@ def _pg_deltas(deltas: Mapping[str, Sequence[int]]) -> dict[str, Any]:
     return params
 
 
-# PostgreSQL only: the batch's transfers and its totals in one statement (one round trip). The
-# totals change only if every transfer was new; the ids inserted come back, so a caller that
-# finds one stored already removes the others (``delete_transfers``) and decides again.
-_PG_AND_ADD = (
-    "), counted AS (SELECT count(*) AS inserted FROM ins), upd AS ("
-    + _PG_ADD_TO_MANY
-    + " AND (SELECT inserted FROM counted) = %(n)s::bigint)"
-    # One row back, not one per transfer; the ids only when some were taken.
-    " SELECT CASE WHEN inserted <> %(n)s::bigint THEN"
-    " (SELECT coalesce(array_agg(id), '{}') FROM ins) END FROM counted"
-)
-_PG_DELETE_TRANSFERS = (
-    "DELETE FROM ledger_transfers AS t USING unnest(%(ids)s::text[]) AS gone(id)"
-    " WHERE t.id = gone.id"
-)
+# PostgreSQL only: the batch's transfers and its totals in one statement (one round trip), under
+# a savepoint. A plain INSERT, not ON CONFLICT DO NOTHING: the speculative insertion that clause
+# needs cost a fifth of the statement (1.6 of 8.3 ms for 1,000 rows), and ids are seldom taken.
+# A taken id fails the whole statement, which is undone back to the savepoint.
+_PG_SAVEPOINT = "SAVEPOINT ledger_batch"
+_PG_UNDO = "ROLLBACK TO SAVEPOINT ledger_batch"
+_UNIQUE_VIOLATION = "23505"
 
 
 def insert_and_add(
     conn: Connection, transfers: list[Transfer], deltas: Mapping[str, Sequence[int]]
-) -> list[str] | None:
-    """PostgreSQL: insert ``transfers`` and, if every one was new, add ``deltas`` (as in
-    ``add_to_many``), in one statement. None: all inserted, totals added; else the ids that
-    were inserted (some id was stored already), the totals left alone."""
+) -> bool:
+    """PostgreSQL: insert ``transfers`` and add ``deltas`` (as in ``add_to_many``) in one
+    statement. False, with nothing written, when a transfer's id was stored already (before, or
+    by a concurrent writer that has committed since): the caller decides again, knowing it."""
     if not transfers:
-        return None
+        return True
     insert, params = _pg_insert(conn, transfers)
-    params |= _pg_deltas(deltas) | {"n": len(transfers)}
-    sql = f"WITH ins AS ({insert}{_PG_AND_ADD}"
-    inserted: list[str] | None = conn.exec_driver_sql(sql, params).scalar_one()
-    if inserted is None:
-        audit_buffer.wrote(conn, ledger_transfers.name)
-        audit_buffer.wrote(conn, ledger_accounts.name)
-    return inserted
-
-
-def delete_transfers(conn: Connection, transfer_ids: list[str]) -> None:
-    """PostgreSQL: remove transfers this transaction inserted (``insert_and_add`` found one of
-    its batch stored already); nothing else ever deletes a transfer."""
-    if transfer_ids:
-        conn.exec_driver_sql(_PG_DELETE_TRANSFERS, {"ids": transfer_ids})
+    params |= _pg_deltas(deltas)
+    conn.exec_driver_sql(_PG_SAVEPOINT)
+    try:
+        conn.exec_driver_sql(f"WITH ins AS ({insert}) {_PG_ADD_TO_MANY}", params)
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        conn.exec_driver_sql(_PG_UNDO)
+        return False
+    audit_buffer.wrote(conn, ledger_transfers.name)
+    audit_buffer.wrote(conn, ledger_accounts.name)
+    return True
 
 
 def add_to_many(conn: Connection, deltas: Mapping[str, Sequence[int]]) -> None:
