@@ -152,13 +152,14 @@ def ledger_batches(engine: Engine, n: int, clients: int, size: int) -> float:
     """Batches of ``size`` issuer -> wallet transfers, one unit of work each; transfers/s."""
     tag = uuid.uuid4().hex[:8]
     _open_books(engine)
+    wallets = [f"bench:wallet-{w}" for w in range(WALLETS)]  # a caller's accounts, named once
 
     def one(client: int, b: int) -> None:
         specs = [
             TransferSpec(
                 f"{tag}-{b}-{i}",
                 "bench:issuer",
-                f"bench:wallet-{(i * 7 + b) % WALLETS}",
+                wallets[(i * 7 + b) % WALLETS],
                 100 + i % 900,
                 "CNY",
             )  # fmt: skip

@@ -31,12 +31,14 @@ from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, Tr
 from suanli.store.db import as_utc
 from suanli.store.tables.ledger import OPEN_HOLD, ledger_accounts, ledger_transfers
 
+_ACCOUNT_KINDS = {k.value: k for k in AccountKind}  # a dict lookup, not the Enum class's call
+
 
 def _account(row: Any) -> Account:
     m = row._mapping
     return Account(
         id=m["id"],
-        kind=AccountKind(m["kind"]),
+        kind=_ACCOUNT_KINDS[m["kind"]],
         currency=m["currency"],
         owner_id=m["owner_id"],
         posted_debits=int(m["posted_debits"]),
