@@ -97,3 +97,13 @@ def test_open_holds_are_found_through_their_index(books: Engine) -> None:
             params = query.construct_params({"now": T0})
             plan = uow.conn.exec_driver_sql(f"EXPLAIN {query}", params).all()
             assert "ix_ledger_transfers_open_holds" in " ".join(r[0] for r in plan)
+
+
+def test_a_hold_is_resolved_by_one_transfer_only(books: Engine) -> None:
+    with UnitOfWork(books) as uow:
+        made = ledger.transfer(uow, "h1", "voucher:v1", "receivable:dc1", 5_000, "CNY",
+                               pending=True, timeout_s=3600, now=T0)  # fmt: skip
+        assert made.ok and ledger.void_pending(uow, "v1", "h1", now=T0).ok
+        uow.commit()
+    second = _row("p-late", "voucher:v1", "receivable:dc1", kind="post", pending="h1")
+    _refused(books, ROW, **second)

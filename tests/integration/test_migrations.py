@@ -9,17 +9,13 @@ from sqlalchemy import Engine
 
 from suanli.store.migrate import alembic_config, current_heads
 from suanli.store.tables import metadata
-from suanli.store.tables.ledger import CHECKED_BY_STATEMENT_ON_POSTGRESQL
+from suanli.store.tables.ledger import KEPT_OTHERWISE_ON_POSTGRESQL
 
 
 def test_schema_matches_tables(engine: Engine) -> None:
     def declared(obj: object, name: str | None, type_: str, *_: object) -> bool:
-        # PostgreSQL keeps these keys with statement-level triggers (tested in test_ledger_keys).
-        return not (
-            engine.dialect.name == "postgresql"
-            and type_ == "foreign_key_constraint"
-            and name in CHECKED_BY_STATEMENT_ON_POSTGRESQL
-        )
+        # PostgreSQL keeps these otherwise (tested in test_ledger_keys).
+        return not (engine.dialect.name == "postgresql" and name in KEPT_OTHERWISE_ON_POSTGRESQL)
 
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": declared})

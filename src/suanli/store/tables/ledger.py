@@ -67,10 +67,12 @@ OPEN_HOLD = ledger_transfers.c.status == literal_column("'pending'")
 Index("ix_ledger_transfers_open_holds", ledger_transfers.c.timeout_at,
       postgresql_where=OPEN_HOLD, sqlite_where=OPEN_HOLD)  # fmt: skip
 
-# On PostgreSQL these foreign keys are kept by statement-level triggers instead (migration
-# 0011_ledger_keys: one check per INSERT, not one query per row and key); SQLite keeps them.
-CHECKED_BY_STATEMENT_ON_POSTGRESQL = frozenset({
+# Kept otherwise on PostgreSQL (migration 0011_ledger_keys): the foreign keys by statement-level
+# triggers (one check per INSERT, not one query per row and key), the hold's uniqueness by a
+# partial unique index over the transfers that resolve a hold. SQLite keeps them as declared.
+KEPT_OTHERWISE_ON_POSTGRESQL = frozenset({
     "fk_ledger_transfers_debit_account_id_ledger_accounts",
     "fk_ledger_transfers_credit_account_id_ledger_accounts",
     "fk_ledger_transfers_pending_id_ledger_transfers",
+    "uq_ledger_transfers_pending_id",
 })  # fmt: skip

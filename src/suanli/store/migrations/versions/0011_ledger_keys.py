@@ -17,6 +17,9 @@ ANALYZE). The same rules are kept by one check per statement over the rows it in
 
 SQLite checks foreign keys cheaply and keeps them. On both, open holds are indexed by timeout
 alone and only while open: the index of every transfer's status was written for each posted one.
+On PostgreSQL the uniqueness of a post's or void's hold is a partial unique index over the
+transfers that resolve one (the others' empty ``pending_id`` was indexed for nothing, about a
+tenth of a batch's INSERT).
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ PG_DROPS = (
     "DROP FUNCTION ledger_transfers_keys_exist()",
 )
 OPEN = sa.text("status = 'pending'")
+PENDING_UNIQUE = "uq_ledger_transfers_pending_id"
+RESOLVES = sa.text("pending_id IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -116,10 +121,16 @@ def upgrade() -> None:
         op.drop_constraint(name, "ledger_transfers", type_="foreignkey")
     for statement in (*PG_FUNCTIONS, *PG_TRIGGERS):
         op.execute(statement)
+    # One post or void a hold, as before; transfers that resolve no hold are not indexed.
+    op.drop_constraint(PENDING_UNIQUE, "ledger_transfers", type_="unique")
+    op.create_index(PENDING_UNIQUE, "ledger_transfers", ["pending_id"], unique=True,
+                    postgresql_where=RESOLVES)  # fmt: skip
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_index(PENDING_UNIQUE, table_name="ledger_transfers")
+        op.create_unique_constraint(PENDING_UNIQUE, "ledger_transfers", ["pending_id"])
         for statement in PG_DROPS:
             op.execute(statement)
         for name, column, referred in FOREIGN_KEYS:
