@@ -100,7 +100,7 @@ def test_amounts_must_be_positive_ints(bad: object) -> None:
 
 def test_ids_currencies_and_kinds_are_checked() -> None:
     assert valid_id("id", "voucher:sh-2026/v-1@t") == "voucher:sh-2026/v-1@t"
-    for bad in ("", " x", "a b", "x" * 129, 7):
+    for bad in ("", " x", "a b", "x" * 129, 7, "x\n", "x\r\n"):
         with pytest.raises(ValidationError):
             valid_id("id", bad)
     assert valid_currency("currency", "CNY") == "CNY"

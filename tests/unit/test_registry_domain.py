@@ -107,3 +107,12 @@ def test_offer_in_systems_must_be_whole_systems() -> None:
         with pytest.raises(ValidationError) as exc:
             _system_offer(**changes).validate()
         assert exc.value.field == field, changes
+
+
+def test_an_id_is_matched_whole() -> None:
+    from suanli.domain.registry import check_id
+
+    assert check_id("bj-zgc.1") == "bj-zgc.1"
+    for bad in ("bj-zgc\n", "bj zgc", "", "Bj"):
+        with pytest.raises(ValidationError):
+            check_id(bad)

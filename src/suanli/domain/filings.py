@@ -71,7 +71,7 @@ class ModelFiling:
 
 def check_filing_number(value: object, field: str = "filing_number") -> str:
     ok = isinstance(value, str) and len(value) <= MAX_NUMBER_CHARS
-    if not ok or not FILING_NUMBER.match(str(value)):
+    if not ok or not FILING_NUMBER.fullmatch(str(value)):  # whole, no trailing newline
         raise ValidationError(
             field, "must be a CAC filing number such as Beijing-DeepseekChat-202404280016"
         )

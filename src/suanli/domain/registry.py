@@ -19,7 +19,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def check_id(value: str, field_name: str = "id") -> str:
-    if not _ID_RE.match(value):
+    if not _ID_RE.fullmatch(value):  # whole: "$" alone lets a trailing newline through
         raise InvalidField(field_name, "must be 1-64 chars of a-z, 0-9, '.', '_' or '-'")
     return value
 

@@ -80,12 +80,13 @@ def same_resolution(
 
 
 MAX_AMOUNT = 2**62  # an amount's bound: room for sums in a signed 64-bit column
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
+# Matched whole (``fullmatch``): with ``match`` and ``$``, an id ending in a newline passed.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}")
 
 
 def valid_id(field: str, value: object) -> str:
     """Account and transfer ids: 1-128 characters, letters, digits and ``._:/@-``."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise ValidationError(field, f"{value!r} is not an id (1-128 of A-Z a-z 0-9 . _ : / @ -)")
     return value
 

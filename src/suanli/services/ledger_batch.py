@@ -72,7 +72,7 @@ def _plainly_valid(s: TransferSpec, known_ids: set[str]) -> bool:
     """The usual transfer (no timeout), found well formed at a fraction of the full check's cost;
     False sends it to the full check, which names what is wrong (or finds nothing wrong)."""
     debit, credit, amount = s.debit_account_id, s.credit_account_id, s.amount_minor
-    if not (type(s.id) is str and ID_PATTERN.match(s.id) and type(debit) is str
+    if not (type(s.id) is str and ID_PATTERN.fullmatch(s.id) and type(debit) is str
             and type(credit) is str and debit != credit and type(amount) is int
             and 0 < amount < MAX_AMOUNT and type(s.currency) is str
             and s.currency in MINOR_UNITS and type(s.pending) is bool and s.timeout_s is None
@@ -80,7 +80,7 @@ def _plainly_valid(s: TransferSpec, known_ids: set[str]) -> bool:
         return False
     for account_id in (debit, credit):
         if account_id not in known_ids:
-            if not ID_PATTERN.match(account_id):
+            if not ID_PATTERN.fullmatch(account_id):
                 return False
             known_ids.add(account_id)
     return True
