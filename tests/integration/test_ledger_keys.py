@@ -71,12 +71,18 @@ def test_a_transfers_accounts_and_an_account_are_kept(books: Engine) -> None:
         _refused(books, "UPDATE ledger_accounts SET id = 'wallet:other' WHERE id = 'wallet:usd'")
 
 
-def test_a_hold_that_was_posted_is_not_deleted(books: Engine) -> None:
+def _hold_then(books: Engine, resolve: str) -> None:
+    """Hold 50.00 CNY on the voucher as ``h1``, then post (``p1``) or void (``v1``) it."""
     with UnitOfWork(books) as uow:
         hold = ledger.transfer(uow, "h1", "voucher:v1", "receivable:dc1", 5_000, "CNY",
                                pending=True, timeout_s=3600, now=T0)  # fmt: skip
-        assert hold.ok and ledger.post_pending(uow, "p1", "h1", now=T0).ok
+        how = ledger.post_pending if resolve == "post" else ledger.void_pending
+        assert hold.ok and how(uow, f"{resolve[0]}1", "h1", now=T0).ok
         uow.commit()
+
+
+def test_a_hold_that_was_posted_is_not_deleted(books: Engine) -> None:
+    _hold_then(books, "post")
     _refused(books, "DELETE FROM ledger_transfers WHERE id = 'h1'")
 
 
@@ -100,10 +106,6 @@ def test_open_holds_are_found_through_their_index(books: Engine) -> None:
 
 
 def test_a_hold_is_resolved_by_one_transfer_only(books: Engine) -> None:
-    with UnitOfWork(books) as uow:
-        made = ledger.transfer(uow, "h1", "voucher:v1", "receivable:dc1", 5_000, "CNY",
-                               pending=True, timeout_s=3600, now=T0)  # fmt: skip
-        assert made.ok and ledger.void_pending(uow, "v1", "h1", now=T0).ok
-        uow.commit()
+    _hold_then(books, "void")
     second = _row("p-late", "voucher:v1", "receivable:dc1", kind="post", pending="h1")
     _refused(books, ROW, **second)

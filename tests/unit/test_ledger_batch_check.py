@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from suanli.errors import ValidationError
 from suanli.ledger.batch import TransferSpec
-from suanli.services.ledger import _check_transfer
-from suanli.services.ledger_batch import check_batch
+from suanli.services.ledger_batch import check_batch, check_one
 
 ANY_ID = st.one_of(
     st.sampled_from(["a", "wallet:1", "issuer:sh", "x" * 128, "x" * 129, "", " a", "a\n",
@@ -57,14 +56,7 @@ def specs(draw: st.DrawFn) -> TransferSpec:
 def _full_check(specs: Sequence[TransferSpec]) -> None:
     """The check every transfer went through before the short path: its errors are the truth."""
     for i, s in enumerate(specs):
-        if not isinstance(s.pending, bool):
-            raise ValidationError(f"transfers[{i}].pending", "must be true or false")
-        try:
-            _check_transfer(s.id, s.debit_account_id, s.credit_account_id, s.amount_minor,
-                            s.currency, s.pending, s.timeout_s, s.memo)  # fmt: skip
-        except ValidationError as exc:
-            field = "id" if exc.field == "transfer_id" else exc.field
-            raise ValidationError(f"transfers[{i}].{field}", exc.message) from None
+        check_one(i, s)
 
 
 def _verdict(check: object, specs: Sequence[TransferSpec]) -> tuple[str, str] | None:

@@ -42,8 +42,8 @@ from suanli.store.repositories import ledger as repo
 from suanli.store.repositories import ledger_batch as batch_repo
 from suanli.store.uow import UnitOfWork
 
-__all__ = ["MAX_BATCH", "TransferSpec", "check_batch", "expire_pending", "submit_batch",
-           "transfer_batch"]  # fmt: skip
+__all__ = ["MAX_BATCH", "TransferSpec", "check_batch", "check_one", "expire_pending",
+           "submit_batch", "transfer_batch"]  # fmt: skip
 
 MAX_BATCH = 8190  # transfers per batch, as in TigerBeetle's batches
 
@@ -56,16 +56,20 @@ def check_batch(specs: Sequence[TransferSpec]) -> None:
         )
     known_ids: set[str] = set()  # account ids found well formed: a batch names few, many times
     for i, s in enumerate(specs):
-        if _plainly_valid(s, known_ids):
-            continue
-        if not isinstance(s.pending, bool):
-            raise ValidationError(f"transfers[{i}].pending", "must be true or false")
-        try:
-            _check_transfer(s.id, s.debit_account_id, s.credit_account_id, s.amount_minor,
-                            s.currency, s.pending, s.timeout_s, s.memo)  # fmt: skip
-        except ValidationError as exc:
-            field = "id" if exc.field == "transfer_id" else exc.field
-            raise ValidationError(f"transfers[{i}].{field}", exc.message) from None
+        if not _plainly_valid(s, known_ids):
+            check_one(i, s)
+
+
+def check_one(i: int, s: TransferSpec) -> None:
+    """The full check of the batch's ``i``-th transfer: a ValidationError naming the field."""
+    if not isinstance(s.pending, bool):
+        raise ValidationError(f"transfers[{i}].pending", "must be true or false")
+    try:
+        _check_transfer(s.id, s.debit_account_id, s.credit_account_id, s.amount_minor,
+                        s.currency, s.pending, s.timeout_s, s.memo)  # fmt: skip
+    except ValidationError as exc:
+        field = "id" if exc.field == "transfer_id" else exc.field
+        raise ValidationError(f"transfers[{i}].{field}", exc.message) from None
 
 
 def _plainly_valid(s: TransferSpec, known_ids: set[str]) -> bool:
