@@ -118,7 +118,7 @@ class Payers:
             sized = self.sized[int(t.size[j])]
             assert isinstance(sized, _Sized)
             view, acc = t.views[j], self.gates.each[p].acc
-            cost = round(sized.est.accelerator_hours * view.offer.price_fen_per_accel_hour)
+            cost = sized.est.cost_fen_at(view.offer.price_fen_per_accel_hour)
             ok, _rate, num, den = self.pricer.decide(i, view, acc, sized, cost)
             d.ok[p], d.num[p], d.den[p], d.known[p] = ok, num, den, True
         return d
@@ -165,7 +165,7 @@ class Payers:
             sized = self.sized[int(t.size[j])]
             assert isinstance(sized, _Sized)
             view, acc = t.views[j], self.gates.each[int(t.pair[j])].acc
-            cost = round(sized.est.accelerator_hours * view.offer.price_fen_per_accel_hour)
+            cost = sized.est.cost_fen_at(view.offer.price_fen_per_accel_hour)
             got.append(self.pricer.decide(i, view, acc, sized, cost))
         if got:
             ok[at] = np.array([g[0] for g in got], bool)[inverse]

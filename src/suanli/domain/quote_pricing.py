@@ -292,7 +292,7 @@ class Pricer:
         one chip whose estimates agree share them."""
         offer = view.offer
         # decided on this first offer's amount, as price_offer decides it
-        cost = round(sized.est.accelerator_hours * offer.price_fen_per_accel_hour)
+        cost = sized.est.cost_fen_at(offer.price_fen_per_accel_hour)
         payers: list[_Payer] = []
         for i, v in enumerate(self.vouchers):
             if v.currency != offer.currency or v.program.currency != offer.currency:
@@ -337,7 +337,7 @@ class Pricer:
         if isinstance(sized, Infeasible):
             return estimate_refusal(offer.id, acc.id, sized)
         est = sized.est
-        cost = round(est.accelerator_hours * offer.price_fen_per_accel_hour)
+        cost = est.cost_fen_at(offer.price_fen_per_accel_hour)
         paid, best, subsidy, rate = self.subsidies_on(view, acc, sized, payers, cost)
         if best < 0 and self.vouchers:
             return self.unpaid(view, acc, est.accelerator_hours, cost)

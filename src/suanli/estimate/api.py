@@ -68,6 +68,11 @@ class Estimate:
         data["warnings"] = list(self.warnings)
         return data
 
+    def cost_fen_at(self, price_fen_per_accel_hour: int) -> int:
+        """What these hours cost at a price per accelerator-hour, rounded half to even: every
+        quote path prices with it (the arrays' ``np.rint`` rounds the same way)."""
+        return round(self.accelerator_hours * price_fen_per_accel_hour)
+
     def priced(self, price_fen_per_accel_hour: int | None, pue: float, currency: str) -> Estimate:
         """This estimate (made at PUE 1, unpriced) at a site's PUE and an offer's price.
 
@@ -91,7 +96,7 @@ class Estimate:
             self.peak_tflops,
             self.memory_per_accel_gb,
             self.notes,
-            None if price is None else round(hours * price),
+            None if price is None else self.cost_fen_at(price),
             None if price is None else round(self.accelerator_hours_p10 * price),
             None if price is None else round(self.accelerator_hours_p90 * price),
             currency,

@@ -56,7 +56,7 @@ class Side:
     @property
     def cost_fen(self) -> int | None:
         e, price = self.estimate, self.price_fen_per_chip_hour
-        return None if e is None or price is None else round(e.accelerator_hours * price)
+        return None if e is None or price is None else e.cost_fen_at(price)
 
     @property
     def flop_per_joule(self) -> float | None:
