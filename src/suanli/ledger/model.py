@@ -66,6 +66,13 @@ class TransferStatus(StrEnum):
     EXPIRED = "expired"  # a hold released by its timeout
 
 
+# A kind's or status's text by lookup, for code that writes thousands of transfers at once:
+# ``member.value`` is a descriptor call in CPython 3.11 (about 100 ns against 13 for the lookup).
+TEXT_OF: dict[TransferKind | TransferStatus, str] = {
+    m: m.value for m in (*TransferKind, *TransferStatus)
+}
+
+
 class TransferResult(StrEnum):
     """Why a transfer was or was not applied. Only ``ok`` and ``exists`` changed nothing wrongly."""
 

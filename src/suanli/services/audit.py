@@ -33,7 +33,7 @@ from suanli.domain.audit import (
 )
 from suanli.domain.roles import Principal, Role
 from suanli.errors import PermissionDenied, ValidationError
-from suanli.ledger.model import Transfer, TransferKind, TransferOutcome, TransferResult
+from suanli.ledger.model import TEXT_OF, Transfer, TransferOutcome, TransferResult
 from suanli.store.repositories import audit as repo
 from suanli.store.uow import UnitOfWork
 
@@ -81,9 +81,8 @@ def record_batch(uow: UnitOfWork, transfers: Sequence[Transfer]) -> None:
     for the batch, not one per transfer (which was a fifth of a batch's time)."""
     if not transfers:
         return
-    kinds = {k: k.value for k in TransferKind}  # a lookup: ``.value`` costs a descriptor call
     rows = [
-        [t.id, kinds[t.kind], t.debit_account_id, t.credit_account_id, t.amount_minor,
+        [t.id, TEXT_OF[t.kind], t.debit_account_id, t.credit_account_id, t.amount_minor,
          t.currency, t.timeout_s, t.memo]
         for t in transfers
     ]  # fmt: skip

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from suanli.ledger.batch import TOTALS
-from suanli.ledger.model import Transfer, TransferKind, TransferStatus
+from suanli.ledger.model import TEXT_OF, Transfer
 from suanli.store import audit_buffer
 from suanli.store.repositories.ledger import transfer_of
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
@@ -70,12 +70,6 @@ _SQLITE_ADD_TO_MANY = (
 )
 
 
-# Members' values by lookup: ``member.value`` is a descriptor call in CPython 3.11.
-_VALUE: dict[TransferKind | TransferStatus, str] = {
-    m: m.value for m in (*TransferKind, *TransferStatus)
-}
-
-
 def _time_processor(conn: Connection) -> Callable[[datetime | None], Any]:
     processor = ledger_transfers.c.created_at.type.dialect_impl(conn.dialect).bind_processor(
         conn.dialect
@@ -91,8 +85,8 @@ def _rows(conn: Connection, transfers: list[Transfer]) -> list[tuple[Any, ...]]:
             if at not in times:
                 times[at] = as_time(at)
     return [
-        (t.id, _VALUE[t.kind], t.debit_account_id, t.credit_account_id, t.amount_minor,
-         t.currency, _VALUE[t.status], t.pending_id, t.timeout_s, times[t.timeout_at], t.memo,
+        (t.id, TEXT_OF[t.kind], t.debit_account_id, t.credit_account_id, t.amount_minor,
+         t.currency, TEXT_OF[t.status], t.pending_id, t.timeout_s, times[t.timeout_at], t.memo,
          times[t.created_at], times[t.resolved_at])
         for t in transfers
     ]  # fmt: skip
