@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from suanli.store.db import make_engine
@@ -18,6 +19,12 @@ from suanli.store.tables import metadata
 from tests.pg_server import PostgresServer, find_pg_bin
 
 DATABASES = ["sqlite", "postgresql"]
+
+# Property tests judge behaviour, not speed: on a loaded 2-core machine one example (or the
+# drawing of its data) can take longer than Hypothesis's defaults allow, which failed a run with
+# a "too slow" health check though every example passed.
+settings.register_profile("suanli", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suanli")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
