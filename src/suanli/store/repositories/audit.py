@@ -26,6 +26,7 @@ from suanli.domain.audit import (
     seal,
 )
 from suanli.store.db import as_utc
+from suanli.store.driver import driver_of, sqlalchemy_errors
 from suanli.store.tables.audit import audit_log
 from suanli.store.tables.ledger import ledger_transfers
 from suanli.store.tables.vouchers import purchase_claims, voucher_applications
@@ -52,10 +53,7 @@ _PG_LOCK_AND_HEAD = (
 
 
 def _locked_head(conn: Connection) -> Head:
-    driver = conn.connection.driver_connection
-    if driver is None:
-        raise RuntimeError("the connection was closed")
-    with driver.cursor() as cur:
+    with sqlalchemy_errors(_PG_LOCK_AND_HEAD), driver_of(conn).cursor() as cur:
         cur.execute(_PG_LOCK_AND_HEAD)
         if not cur.nextset():
             raise RuntimeError("the audit head was not read after the chain's lock")
@@ -71,8 +69,27 @@ def append(
         return []
     latest = _locked_head(conn) if conn.dialect.name == "postgresql" else head(conn)
     entries = seal(drafts, latest, at, actor, request_id)
-    conn.execute(_insert, [_row(e) for e in entries])
+    if conn.dialect.name == "postgresql":  # every write's last statement: to the driver itself
+        with sqlalchemy_errors(_PG_INSERT), driver_of(conn).cursor() as cur:
+            cur.executemany(_PG_INSERT, [_values(e) for e in entries])
+    else:
+        conn.execute(_insert, [_row(e) for e in entries])
     return entries
+
+
+_COLUMNS = ("seq", "at", "actor_token_id", "actor_role", "actor_org_id", "actor_name", "action",
+            "object_kind", "object_id", "request_id", "change", "change_digest", "prev_hash",
+            "hash")  # fmt: skip
+_PG_INSERT = (
+    f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+)
+
+
+def _values(e: Entry) -> tuple[Any, ...]:
+    """An entry's values in ``_COLUMNS`` order."""
+    return (e.seq, e.at, e.actor.token_id, e.actor.role, e.actor.org_id, e.actor.name, e.action,
+            e.object_kind, e.object_id, e.request_id, e.change, e.change_digest, e.prev_hash,
+            e.hash)  # fmt: skip
 
 
 def _row(e: Entry) -> dict[str, Any]:

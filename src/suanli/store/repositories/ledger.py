@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
 from suanli.store.db import as_utc
+from suanli.store.driver import driver_of, sqlalchemy_errors, text_array
 from suanli.store.tables.ledger import OPEN_HOLD, ledger_accounts, ledger_transfers
 
 _ACCOUNT_KINDS = {k.value: k for k in AccountKind}  # a dict lookup, not the Enum class's call
@@ -119,9 +120,12 @@ def get_account(conn: Connection, account_id: str) -> Account | None:
 
 
 # On PostgreSQL: one array parameter, sent to the driver as it is (no statement rendered per
-# count of ids), joined so that the primary key is probed once per id.
+# count of ids), joined so that the primary key is probed once per id; the columns in
+# ``Account``'s field order, read in binary by the driver itself (``store.driver``).
 _PG_LOCK_ACCOUNTS = (
-    "SELECT a.* FROM unnest(%(ids)s::text[]) AS wanted(id) JOIN ledger_accounts AS a"
+    "SELECT a.id, a.kind, a.currency, a.owner_id, a.posted_debits, a.posted_credits,"
+    " a.pending_debits, a.pending_credits, a.created_at"
+    " FROM unnest(%(ids)s::text[]) AS wanted(id) JOIN ledger_accounts AS a"
     " ON a.id = wanted.id ORDER BY a.id FOR UPDATE OF a"
 )
 
@@ -130,10 +134,11 @@ def lock_accounts(conn: Connection, account_ids: Iterable[str]) -> dict[str, Acc
     """Read and lock accounts in id order, so two writers never wait on each other in a cycle."""
     ids = sorted(set(account_ids))
     if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(_PG_LOCK_ACCOUNTS, {"ids": ids})
-    else:
-        rows = conn.execute(_LOCK_ACCOUNTS, {"ids": ids})
-    return {a.id: a for a in map(_account, rows)}
+        with sqlalchemy_errors(_PG_LOCK_ACCOUNTS), driver_of(conn).cursor(binary=True) as cur:
+            cur.execute(_PG_LOCK_ACCOUNTS, {"ids": text_array(ids)})
+            kinds = _ACCOUNT_KINDS
+            return {r[0]: Account(r[0], kinds[r[1]], *r[2:]) for r in cur.fetchall()}
+    return {a.id: a for a in map(_account, conn.execute(_LOCK_ACCOUNTS, {"ids": ids}))}
 
 
 def insert_account(conn: Connection, account: Account) -> bool:
