@@ -15,12 +15,12 @@ from sqlalchemy import (
     literal_column,
 )
 
-from suanli.store.tables.base import Fen, metadata
+from suanli.store.tables.base import Fen, ledger_id, metadata
 
 ledger_accounts = Table(
     "ledger_accounts",
     metadata,
-    Column("id", String(128), primary_key=True),
+    Column("id", ledger_id(), primary_key=True),
     Column("kind", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("owner_id", String(128), index=True),
@@ -39,15 +39,15 @@ ledger_accounts = Table(
 ledger_transfers = Table(
     "ledger_transfers",
     metadata,
-    Column("id", String(128), primary_key=True),
+    Column("id", ledger_id(), primary_key=True),
     Column("kind", String(10), nullable=False),
-    Column("debit_account_id", String(128), ForeignKey("ledger_accounts.id"), nullable=False),
-    Column("credit_account_id", String(128), ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("debit_account_id", ledger_id(), ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("credit_account_id", ledger_id(), ForeignKey("ledger_accounts.id"), nullable=False),
     Column("amount_minor", Fen, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("status", String(10), nullable=False),
     # A hold is resolved by at most one post or void: the unique index enforces it.
-    Column("pending_id", String(128), ForeignKey("ledger_transfers.id"), unique=True),
+    Column("pending_id", ledger_id(), ForeignKey("ledger_transfers.id"), unique=True),
     Column("timeout_s", Integer),
     Column("timeout_at", DateTime(timezone=True)),
     Column("memo", Text, nullable=False, default=""),
