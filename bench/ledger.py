@@ -63,6 +63,17 @@ raw = Table(
 )
 
 
+def create_raw_table(engine: Engine) -> None:
+    """The plain table; on PostgreSQL its ids compared as the ledger's are (byte by byte,
+    ``tables.base.ledger_id``), set in the database so the client's work is unchanged."""
+    raw_meta.create_all(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                'ALTER TABLE bench_raw_inserts ALTER COLUMN id TYPE varchar(64) COLLATE "C"'
+            )
+
+
 def _parallel(clients: int, n: int, work: Callable[[int, int], None]) -> float:
     """Run ``work(client, i)`` for n items split over ``clients`` threads; return items/s."""
     start = threading.Barrier(clients + 1)
@@ -201,12 +212,7 @@ def measure(name: str, url: str, n: int, clients_list: list[int]) -> list[dict[s
         else make_engine(url)
     )
     upgrade(engine)
-    raw_meta.create_all(engine)
-    if name == "postgresql":  # ids compared as the ledger's are (tables.base.ledger_id)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                'ALTER TABLE bench_raw_inserts ALTER COLUMN id TYPE varchar(64) COLLATE "C"'
-            )
+    create_raw_table(engine)
     settle_heap()  # as an API worker does once started (suanli.runtime); raw and ledger alike
     rows = []
     for clients in clients_list:

@@ -21,7 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.ledger, tests.pg_server
 
-from bench.ledger import audit_off, ledger_batches, raw_batched_inserts, raw_meta  # noqa: E402
+from bench.ledger import (  # noqa: E402
+    audit_off,
+    create_raw_table,
+    ledger_batches,
+    raw_batched_inserts,
+)
 from tests.pg_server import PostgresServer  # noqa: E402
 
 from suanli.runtime import settle_heap  # noqa: E402
@@ -42,7 +47,7 @@ def main() -> None:
     try:
         engine = make_engine(server.create_database("bench_long"), pool_size=args.clients + 2)
         upgrade(engine)
-        raw_meta.create_all(engine)
+        create_raw_table(engine)
         settle_heap()  # as bench/ledger.py (and an API worker) does
         with audit_off():  # warm the pool and caches, as bench/ledger.py does
             raw_batched_inserts(engine, 2000, args.clients, 100)
