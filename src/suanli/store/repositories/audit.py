@@ -77,9 +77,7 @@ def append(
     return entries
 
 
-_COLUMNS = ("seq", "at", "actor_token_id", "actor_role", "actor_org_id", "actor_name", "action",
-            "object_kind", "object_id", "request_id", "change", "change_digest", "prev_hash",
-            "hash")  # fmt: skip
+_COLUMNS = tuple(audit_log.c.keys())  # the table's order, which ``_values`` follows
 _PG_INSERT = (
     f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 )
@@ -93,13 +91,7 @@ def _values(e: Entry) -> tuple[Any, ...]:
 
 
 def _row(e: Entry) -> dict[str, Any]:
-    return {
-        "seq": e.seq, "at": e.at, "actor_token_id": e.actor.token_id,
-        "actor_role": e.actor.role, "actor_org_id": e.actor.org_id, "actor_name": e.actor.name,
-        "action": e.action, "object_kind": e.object_kind, "object_id": e.object_id,
-        "request_id": e.request_id, "change": e.change, "change_digest": e.change_digest,
-        "prev_hash": e.prev_hash, "hash": e.hash,
-    }  # fmt: skip
+    return dict(zip(_COLUMNS, _values(e), strict=True))
 
 
 def _entry(r: Any) -> Entry:
