@@ -17,11 +17,6 @@ from tests.integration.test_ledger import books  # noqa: F401  (the fixture)
 pytestmark = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # the driver's
 
 
-@pytest.fixture
-def pg(engine: Engine) -> Engine:
-    return engine
-
-
 def _count(engine: Engine, account_id: str) -> int:
     with engine.connect() as conn:
         sql = "SELECT count(*) FROM ledger_accounts WHERE id = %(id)s"
@@ -35,26 +30,26 @@ INSERT_ACCOUNT = (
 
 
 @pytest.mark.parametrize("commit", [True, False])
-def test_what_the_driver_runs_first_is_the_unit_of_works_to_commit(pg: Engine, commit: bool):
-    with UnitOfWork(pg) as uow:
+def test_what_the_driver_runs_first_is_the_unit_of_works_to_commit(engine: Engine, commit: bool):
+    with UnitOfWork(engine) as uow:
         driver_of(uow.conn).execute(INSERT_ACCOUNT, ["funding:driver"])  # the work's first write
         if commit:
             uow.commit()
-    assert _count(pg, "funding:driver") == (1 if commit else 0)
+    assert _count(engine, "funding:driver") == (1 if commit else 0)
 
 
-def test_driver_errors_are_sqlalchemys(pg: Engine):
-    with UnitOfWork(pg) as uow:
+def test_driver_errors_are_sqlalchemys(engine: Engine):
+    with UnitOfWork(engine) as uow:
         driver_of(uow.conn).execute(INSERT_ACCOUNT, ["funding:twice"])
         with pytest.raises(IntegrityError) as taken, sqlalchemy_errors(INSERT_ACCOUNT):
             driver_of(uow.conn).execute(INSERT_ACCOUNT, ["funding:twice"])
     assert getattr(taken.value.orig, "sqlstate", None) == "23505"
-    assert _count(pg, "funding:twice") == 0
+    assert _count(engine, "funding:twice") == 0
 
 
-def test_a_lock_wait_past_its_timeout_is_an_operational_error(pg: Engine, books: Engine):  # noqa: F811
+def test_a_lock_wait_past_its_timeout_is_an_operational_error(engine: Engine, books: Engine):  # noqa: F811
     """What the API answers 503 (or retries) for, as it did through SQLAlchemy."""
-    with UnitOfWork(pg) as holder, UnitOfWork(pg) as waiter:
+    with UnitOfWork(engine) as holder, UnitOfWork(engine) as waiter:
         repo.lock_accounts(holder.conn, ["voucher:v1"])
         waiter.conn.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
         with pytest.raises(OperationalError) as waited:
@@ -68,23 +63,23 @@ ODD_IDS = ["NULL", "null", "a/b@c-d.e_f", "", "x" * 128, "with space", "曲江",
 @pytest.mark.parametrize(
     "values", [ODD_IDS, ['a"quote', "back\\slash", "NULL"], []], ids=["plain", "escaped", "empty"]
 )
-def test_text_arrays_carry_every_value_as_it_was(pg: Engine, values: list[str]):
-    with pg.connect() as conn:
+def test_text_arrays_carry_every_value_as_it_was(engine: Engine, values: list[str]):
+    with engine.connect() as conn:
         sql = "SELECT coalesce(array_agg(v), '{}') FROM unnest(%(v)s::text[]) AS v"
         assert conn.exec_driver_sql(sql, {"v": text_array(values)}).scalar_one() == values
 
 
-def test_int_arrays_carry_every_value_as_it_was(pg: Engine):
+def test_int_arrays_carry_every_value_as_it_was(engine: Engine):
     values = [0, -1, 1, 2**62, -(2**62), 100]
-    with pg.connect() as conn:
+    with engine.connect() as conn:
         sql = "SELECT array_agg(v) FROM unnest(%(v)s::bigint[]) AS v"
         assert conn.exec_driver_sql(sql, {"v": int_array(values)}).scalar_one() == values
 
 
-def test_ledger_ids_compare_byte_by_byte(pg: Engine):
+def test_ledger_ids_compare_byte_by_byte(engine: Engine):
     """Migration 0013: the ids' collation is C, whatever the database's, and its order is the
     order in which Python sorts the ids it locks."""
-    with pg.connect() as conn:
+    with engine.connect() as conn:
         sql = (
             "SELECT table_name, column_name, collation_name FROM information_schema.columns"
             " WHERE table_name IN ('ledger_accounts', 'ledger_transfers')"
@@ -93,15 +88,15 @@ def test_ledger_ids_compare_byte_by_byte(pg: Engine):
         assert [row[2] for row in conn.exec_driver_sql(sql)] == ["C"] * 5
     ids = ["funding:b", "funding:B", "funding:a-1", "funding:a_1", "funding:a.1", "funding:a/1",
            "funding:a@1", "funding:Z9", "funding:z9"]  # fmt: skip
-    with UnitOfWork(pg) as uow:
+    with UnitOfWork(engine) as uow:
         for account_id in ids:
             ledger.open_account(uow, account_id, "funding", "CNY")
         assert list(repo.lock_accounts(uow.conn, ids)) == sorted(ids)
         uow.commit()
 
 
-def test_the_locked_accounts_are_read_as_stored(pg: Engine, books: Engine):  # noqa: F811
-    with UnitOfWork(pg) as uow:
+def test_the_locked_accounts_are_read_as_stored(engine: Engine, books: Engine):  # noqa: F811
+    with UnitOfWork(engine) as uow:
         locked = repo.lock_accounts(uow.conn, ["voucher:v1", "budget:sh-2026", "ghost"])
         assert set(locked) == {"voucher:v1", "budget:sh-2026"}
         for account_id, account in locked.items():
