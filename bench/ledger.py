@@ -70,7 +70,8 @@ def create_raw_table(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql(
-                'ALTER TABLE bench_raw_inserts ALTER COLUMN id TYPE varchar(64) COLLATE "C"'
+                f"ALTER TABLE {raw.name} ALTER COLUMN id"
+                f' TYPE varchar({raw.c.id.type.length}) COLLATE "C"'
             )
 
 
