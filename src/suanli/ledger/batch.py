@@ -24,6 +24,7 @@ from suanli.ledger.model import (
     TransferStatus,
 )
 from suanli.ledger.rules import replayed, same_request
+from suanli.records import quick_init
 
 # Members read once: reading an enum member through its class costs a descriptor call in
 # CPython 3.11, three a transfer in a batch of thousands.
@@ -37,6 +38,7 @@ TOTALS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits"
 POSTED_DEBITS, POSTED_CREDITS, PENDING_DEBITS, PENDING_CREDITS = range(len(TOTALS))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TransferSpec:
     """One transfer of a batch: the arguments of ``ledger.transfer``."""

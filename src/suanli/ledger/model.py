@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from suanli.records import quick_init
 from suanli.rejection import Code, Rejection
 
 
@@ -94,6 +95,7 @@ class TransferResult(StrEnum):
         return self in (TransferResult.OK, TransferResult.EXISTS)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str
@@ -136,6 +138,7 @@ def balance_of(account: Account) -> Balance:
     )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Transfer:
     id: str
@@ -153,6 +156,7 @@ class Transfer:
     resolved_at: datetime | None = None  # for holds: when posted, voided or expired
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TransferOutcome:
     """A transfer's result code, with the stored transfer when it was applied or replayed."""
