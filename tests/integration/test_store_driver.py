@@ -4,13 +4,17 @@ with array literals that carry every id as it was."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from suanli.ledger.batch import TransferSpec
 from suanli.services import ledger
-from suanli.store.driver import driver_of, int_array, sqlalchemy_errors, text_array
+from suanli.store.driver import driver_of, int_array, sent, sqlalchemy_errors, text_array
 from suanli.store.repositories import ledger as repo
+from suanli.store.repositories import ledger_batch as batch_repo
 from suanli.store.uow import UnitOfWork
 from tests.integration.test_ledger import books  # noqa: F401  (the fixture)
 
@@ -55,6 +59,54 @@ def test_a_lock_wait_past_its_timeout_is_an_operational_error(engine: Engine, bo
         with pytest.raises(OperationalError) as waited:
             repo.lock_accounts(waiter.conn, ["issuer:sh", "voucher:v1"])
     assert getattr(waited.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def test_sent_statements_run_while_the_block_does_and_answer_on_leaving(engine: Engine):
+    ran_in_block = []
+    with UnitOfWork(engine) as uow:
+        statements = [(INSERT_ACCOUNT.replace("%s", "%(id)s"), {"id": "funding:sent"}),
+                      ("SELECT count(*) FROM ledger_accounts WHERE id = %(id)s",
+                       {"id": "funding:sent"})]  # fmt: skip
+        with sent(uow.conn, statements) as result:
+            ran_in_block.append(result.rows)  # nothing is answered yet
+        assert ran_in_block == [[]] and result.rows == [(1,)]
+        uow.commit()
+    assert _count(engine, "funding:sent") == 1
+
+
+def test_a_sent_statement_that_fails_is_raised_on_leaving_and_stops_the_rest(engine: Engine):
+    insert = INSERT_ACCOUNT.replace("%s", "%(id)s")
+    with UnitOfWork(engine) as uow:
+        driver_of(uow.conn).execute(INSERT_ACCOUNT, ["funding:taken"])
+        statements = [(insert, {"id": "funding:taken"}), (insert, {"id": "funding:after"})]
+        with pytest.raises(IntegrityError) as taken, sent(uow.conn, statements):
+            pass
+        uow.rollback()
+    assert getattr(taken.value.orig, "sqlstate", None) == "23505"
+    assert _count(engine, "funding:after") == 0
+
+
+def test_an_error_of_the_block_is_its_own_and_the_connection_stays_usable(engine: Engine):
+    with UnitOfWork(engine) as uow:
+        statements = [(INSERT_ACCOUNT.replace("%s", "%(id)s"), {"id": "funding:block"})]
+        with pytest.raises(KeyError), sent(uow.conn, statements):
+            raise KeyError("the block's")
+        uow.commit()  # the statement ran; the block's error was the caller's to handle
+    assert _count(engine, "funding:block") == 1
+
+
+def test_a_taken_id_writes_nothing_but_an_error_of_the_block_is_passed_on(books: Engine):  # noqa: F811
+    taken = TransferSpec("fund", "budget:sh-2026", "voucher:v1", 100, "CNY").applied(
+        datetime.now(UTC)
+    )
+    deltas = {"budget:sh-2026": [100, 0, 0, 0], "voucher:v1": [0, 100, 0, 0]}
+    with UnitOfWork(books) as uow:
+        with batch_repo.inserting_and_adding(uow.conn, [taken], deltas) as written:
+            pass
+        assert not written.stored  # "fund" is stored: undone to the savepoint, work goes on
+        assert repo.lock_accounts(uow.conn, ["voucher:v1"])["voucher:v1"].posted_credits == 30_000
+        with pytest.raises(KeyError), batch_repo.inserting_and_adding(uow.conn, [taken], deltas):
+            raise KeyError("the block's own")
 
 
 ODD_IDS = ["NULL", "null", "a/b@c-d.e_f", "", "x" * 128, "with space", "曲江", "{braces}", "a,b"]

@@ -114,7 +114,7 @@ def transfer_batch(
                 "a transfer id of the batch was stored concurrently; retry the batch"
             )
         batch_repo.add_to_many(uow.conn, decided.deltas)
-    audit.record_batch(uow, decided.new)
+        audit.record_batch(uow, decided.new)
     return decided.outcomes
 
 
@@ -122,7 +122,8 @@ def _applied_if_new(
     uow: UnitOfWork, accounts: Mapping[str, Account], specs: Sequence[TransferSpec], at: datetime
 ) -> Plan | None:
     """PostgreSQL: the batch decided as if none of its ids were stored, its transfers and totals
-    written in one statement; None (nothing written) when an id turns out to be stored.
+    written in one statement and its audit entry drafted meanwhile; None (nothing written) when
+    an id turns out to be stored.
 
     Ids are seldom replayed, so the lookup of every id before the insert was a round trip (and a
     scan of the ids) spent for nothing: the insert itself says which ids were taken. A refused
@@ -131,9 +132,12 @@ def _applied_if_new(
     refused = [s.id for s, o in zip(specs, decided.outcomes, strict=True) if o.transfer is None]
     if refused and batch_repo.get_transfers(uow.conn, refused):
         return None
-    if batch_repo.insert_and_add(uow.conn, decided.new, decided.deltas):
-        return decided
-    return None  # an id was stored (before, or by a concurrent writer): nothing was written
+    with batch_repo.inserting_and_adding(uow.conn, decided.new, decided.deltas) as written:
+        draft = audit.batch_draft(decided.new)  # while PostgreSQL writes the batch
+    if not written.stored:
+        return None  # an id was stored (before, or by a concurrent writer): nothing was written
+    audit.record_drafted(uow, draft)
+    return decided
 
 
 def submit_batch(

@@ -7,8 +7,9 @@ directly, in binary, inside the same transaction the unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
@@ -36,6 +37,39 @@ def sqlalchemy_errors(statement: str) -> Iterator[None]:
         yield
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+@dataclass
+class Sent:
+    """What ``sent`` brings back once its block is left: the last statement's rows, if any."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@contextmanager
+def sent(
+    conn: Connection, statements: Sequence[tuple[str, Mapping[str, Any] | None]]
+) -> Iterator[Sent]:
+    """Send ``statements`` to PostgreSQL at once and run the ``with`` block while it runs them.
+
+    A client that waits for each answer and then works leaves one of two cores idle either way;
+    here Python's share of the work (drafting what comes next) is done while the server does
+    its share. Leaving the block waits for the statements: the first that fails is raised then,
+    as SQLAlchemy's error (``sqlalchemy_errors``), and the ones after it are not run. A block
+    that raises leaves after the statements have run, its own error raised."""
+    driver = driver_of(conn)
+    result = Sent()
+    with (
+        sqlalchemy_errors(statements[-1][0]),
+        driver.pipeline() as pipeline,
+        driver.cursor() as cursor,
+    ):
+        for statement, params in statements:
+            cursor.execute(statement, params)
+        yield result
+        pipeline.sync()
+        if cursor.description is not None:
+            result.rows = cursor.fetchall()
 
 
 def text_array(values: Sequence[str]) -> str | list[str]:

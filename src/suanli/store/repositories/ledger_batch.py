@@ -8,18 +8,21 @@ statement, one round trip).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import TEXT_OF, Transfer
 from suanli.store import audit_buffer
-from suanli.store.driver import driver_of, int_array, sqlalchemy_errors, text_array
+from suanli.store.driver import driver_of, int_array, sent, sqlalchemy_errors, text_array
 from suanli.store.repositories.ledger import transfer_of
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
 
@@ -160,27 +163,43 @@ _PG_SAVEPOINT = "SAVEPOINT ledger_batch"
 _PG_UNDO = "ROLLBACK TO SAVEPOINT ledger_batch"
 
 
-def insert_and_add(
+@dataclass
+class Written:
+    """What ``inserting_and_adding`` found once its block is left."""
+
+    stored: bool = True  # False: an id was taken, and nothing was written
+
+
+@contextmanager
+def inserting_and_adding(
     conn: Connection, transfers: list[Transfer], deltas: Mapping[str, Sequence[int]]
-) -> bool:
+) -> Iterator[Written]:
     """PostgreSQL: insert ``transfers`` and add ``deltas`` (as in ``add_to_many``) in one
-    statement. False, with nothing written, when a transfer's id was stored already (before, or
-    by a concurrent writer that has committed since): the caller decides again, knowing it."""
+    statement, running the caller's block while PostgreSQL writes (``driver.sent``). Once the
+    block is left, ``stored`` is False, with nothing written, when a transfer's id was stored
+    already (before, or by a concurrent writer that has committed since): the caller decides
+    again, knowing it."""
+    written = Written()
     if not transfers:
-        return True
+        yield written
+        return
     insert, params = _pg_insert(conn, transfers)
     params |= _pg_deltas(deltas)
-    statement = f"WITH ins AS ({insert}) {_PG_ADD_TO_MANY}"
-    with sqlalchemy_errors(statement), driver_of(conn).cursor() as cur:
-        cur.execute(_PG_SAVEPOINT)
-        try:
-            cur.execute(statement, params)
-        except psycopg.errors.UniqueViolation:
+    statements = [(_PG_SAVEPOINT, None), (f"WITH ins AS ({insert}) {_PG_ADD_TO_MANY}", params)]
+    block_done = False  # an error of the caller's own block is theirs, passed on as it is
+    try:
+        with sent(conn, statements):
+            yield written
+            block_done = True
+    except IntegrityError as exc:
+        if not block_done or not isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            raise
+        with sqlalchemy_errors(_PG_UNDO), driver_of(conn).cursor() as cur:
             cur.execute(_PG_UNDO)
-            return False
+        written.stored = False
+        return
     audit_buffer.wrote(conn, ledger_transfers.name)
     audit_buffer.wrote(conn, ledger_accounts.name)
-    return True
 
 
 def add_to_many(conn: Connection, deltas: Mapping[str, Sequence[int]]) -> None:
