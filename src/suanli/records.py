@@ -42,7 +42,7 @@ def quick_init(cls: type[T]) -> type[T]:
     source = f"def __init__(self, {', '.join(signature)}):\n" + ("\n".join(body) or "    pass")
     exec(source, scope)  # built from the class's own field names, as dataclasses does
     init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
     init.__annotations__ = dict(cls.__init__.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]
     return cls

@@ -42,6 +42,8 @@ def test_positional_keyword_and_default_arguments_store_the_same_fields() -> Non
 
 def test_the_signature_is_the_dataclass_own() -> None:
     assert list(inspect.signature(Quick).parameters) == ["a", "b", "c", "d"]
+    assert Quick.__init__.__qualname__ == "Quick.__init__"
+    assert Quick.__init__.__module__ == __name__
     with pytest.raises(TypeError):
         Quick("x")  # b is required
     with pytest.raises(TypeError):
