@@ -61,15 +61,16 @@ def test_a_lock_wait_past_its_timeout_is_an_operational_error(engine: Engine, bo
     assert getattr(waited.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
-def test_sent_statements_run_while_the_block_does_and_answer_on_leaving(engine: Engine):
+def test_sent_statements_run_in_the_unit_of_works_transaction_beside_the_block(engine: Engine):
     ran_in_block = []
     with UnitOfWork(engine) as uow:
-        statements = [(INSERT_ACCOUNT.replace("%s", "%(id)s"), {"id": "funding:sent"}),
-                      ("SELECT count(*) FROM ledger_accounts WHERE id = %(id)s",
-                       {"id": "funding:sent"})]  # fmt: skip
-        with sent(uow.conn, statements) as result:
-            ran_in_block.append(result.rows)  # nothing is answered yet
-        assert ran_in_block == [[]] and result.rows == [(1,)]
+        insert = INSERT_ACCOUNT.replace("%s", "%(id)s")
+        with sent(uow.conn, [("SAVEPOINT s", None), (insert, {"id": "funding:sent"})]):
+            ran_in_block.append(True)
+        assert ran_in_block == [True]
+        in_work = "SELECT count(*) FROM ledger_accounts WHERE id = 'funding:sent'"
+        assert uow.conn.exec_driver_sql(in_work).scalar_one() == 1
+        assert _count(engine, "funding:sent") == 0  # not committed by leaving the block
         uow.commit()
     assert _count(engine, "funding:sent") == 1
 

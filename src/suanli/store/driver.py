@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
@@ -39,17 +38,20 @@ def sqlalchemy_errors(statement: str) -> Iterator[None]:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-@dataclass
-class Sent:
-    """What ``sent`` brings back once its block is left: the last statement's rows, if any."""
-
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+@contextmanager
+def cursor(
+    conn: Connection, statement: str, *, binary: bool = False
+) -> Iterator[psycopg.Cursor[Any]]:
+    """A driver cursor in the unit of work's transaction (``driver_of``) for ``statement``, its
+    errors raised as SQLAlchemy's naming it (``sqlalchemy_errors``); rows in binary if asked."""
+    with sqlalchemy_errors(statement), driver_of(conn).cursor(binary=binary) as cur:
+        yield cur
 
 
 @contextmanager
 def sent(
     conn: Connection, statements: Sequence[tuple[str, Mapping[str, Any] | None]]
-) -> Iterator[Sent]:
+) -> Iterator[None]:
     """Send ``statements`` to PostgreSQL at once and run the ``with`` block while it runs them.
 
     A client that waits for each answer and then works leaves one of two cores idle either way;
@@ -58,18 +60,15 @@ def sent(
     as SQLAlchemy's error (``sqlalchemy_errors``), and the ones after it are not run. A block
     that raises leaves after the statements have run, its own error raised."""
     driver = driver_of(conn)
-    result = Sent()
     with (
         sqlalchemy_errors(statements[-1][0]),
         driver.pipeline() as pipeline,
-        driver.cursor() as cursor,
+        driver.cursor() as cur,
     ):
         for statement, params in statements:
-            cursor.execute(statement, params)
-        yield result
+            cur.execute(statement, params)
+        yield
         pipeline.sync()
-        if cursor.description is not None:
-            result.rows = cursor.fetchall()
 
 
 def text_array(values: Sequence[str]) -> str | list[str]:

@@ -26,7 +26,7 @@ from suanli.domain.audit import (
     seal,
 )
 from suanli.store.db import as_utc
-from suanli.store.driver import driver_of, sqlalchemy_errors
+from suanli.store.driver import cursor
 from suanli.store.tables.audit import audit_log
 from suanli.store.tables.ledger import ledger_transfers
 from suanli.store.tables.vouchers import purchase_claims, voucher_applications
@@ -53,7 +53,7 @@ _PG_LOCK_AND_HEAD = (
 
 
 def _locked_head(conn: Connection) -> Head:
-    with sqlalchemy_errors(_PG_LOCK_AND_HEAD), driver_of(conn).cursor() as cur:
+    with cursor(conn, _PG_LOCK_AND_HEAD) as cur:
         cur.execute(_PG_LOCK_AND_HEAD)
         if not cur.nextset():
             raise RuntimeError("the audit head was not read after the chain's lock")
@@ -70,7 +70,7 @@ def append(
     latest = _locked_head(conn) if conn.dialect.name == "postgresql" else head(conn)
     entries = seal(drafts, latest, at, actor, request_id)
     if conn.dialect.name == "postgresql":  # every write's last statement: to the driver itself
-        with sqlalchemy_errors(_PG_INSERT), driver_of(conn).cursor() as cur:
+        with cursor(conn, _PG_INSERT) as cur:
             cur.executemany(_PG_INSERT, [_values(e) for e in entries])
     else:
         conn.execute(_insert, [_row(e) for e in entries])

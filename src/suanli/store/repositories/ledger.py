@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import Account, AccountKind, Transfer, TransferKind, TransferStatus
 from suanli.store.db import as_utc
-from suanli.store.driver import driver_of, sqlalchemy_errors, text_array
+from suanli.store.driver import cursor, text_array
 from suanli.store.tables.ledger import OPEN_HOLD, ledger_accounts, ledger_transfers
 
 _ACCOUNT_KINDS = {k.value: k for k in AccountKind}  # a dict lookup, not the Enum class's call
@@ -134,7 +134,7 @@ def lock_accounts(conn: Connection, account_ids: Iterable[str]) -> dict[str, Acc
     """Read and lock accounts in id order, so two writers never wait on each other in a cycle."""
     ids = sorted(set(account_ids))
     if conn.dialect.name == "postgresql":
-        with sqlalchemy_errors(_PG_LOCK_ACCOUNTS), driver_of(conn).cursor(binary=True) as cur:
+        with cursor(conn, _PG_LOCK_ACCOUNTS, binary=True) as cur:
             cur.execute(_PG_LOCK_ACCOUNTS, {"ids": text_array(ids)})
             kinds = _ACCOUNT_KINDS
             return {r[0]: Account(r[0], kinds[r[1]], *r[2:]) for r in cur.fetchall()}

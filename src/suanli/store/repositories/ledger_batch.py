@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from suanli.ledger.batch import TOTALS
 from suanli.ledger.model import TEXT_OF, Transfer
 from suanli.store import audit_buffer
-from suanli.store.driver import driver_of, int_array, sent, sqlalchemy_errors, text_array
+from suanli.store.driver import cursor, int_array, sent, text_array
 from suanli.store.repositories.ledger import transfer_of
 from suanli.store.tables.ledger import ledger_accounts, ledger_transfers
 
@@ -194,7 +194,7 @@ def inserting_and_adding(
     except IntegrityError as exc:
         if not block_done or not isinstance(exc.orig, psycopg.errors.UniqueViolation):
             raise
-        with sqlalchemy_errors(_PG_UNDO), driver_of(conn).cursor() as cur:
+        with cursor(conn, _PG_UNDO) as cur:
             cur.execute(_PG_UNDO)
         written.stored = False
         return
